@@ -29,12 +29,18 @@ LDFLAGS     ?=
 WERROR      ?=
 SANITIZE    ?=
 TEST_TIMEOUT ?= 300
+V           ?=
 
 comma := ,
 ifneq ($(SANITIZE),)
 O ?= build/san-$(subst $(comma),-,$(SANITIZE))
 else
 O ?= .
+endif
+
+ifeq ($(V),)
+Q = @
+say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
 PKGS        = libevent hiredis yaml-0.1
@@ -89,37 +95,53 @@ options:
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	$(call say,CC,$<)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+# The installation paths compiled into workqd (the default config file and
+# plugin directory) and written into workqd.pc: rebuilt when they change.
+PATHS_STAMP = $(O)/.paths
+PATHS = $(PREFIX) $(PLUGINDIR) $(SYSCONFDIR) $(INCLUDEDIR) $(PKGCONFIGDIR)
+$(PATHS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PATHS)' | cmp -s - $@ || echo '$(PATHS)' > $@
+$(O)/daemon/main.o $(O)/core/conf.o: $(PATHS_STAMP)
+.PHONY: FORCE
+FORCE:
 
 $(LIBCORE): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(WORKQD): $(WORKQD_SRC:%.c=$(O)/%.o) $(LIBCORE)
-	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
 $(O)/daemon/workqctl: $(CTL_SRC:%.c=$(O)/%.o) $(LIBCORE)
-	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
 # Plugins include only <workqd/plugin.h> and link with -z defs: every symbol
 # they use must come from a library they name (the host table covers workqd).
 $(O)/plugins/http.so: PLUGIN_LIBS = $(LIBEVENT_LIBS)
 $(O)/%.so: %.c core/include/workqd/plugin.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(PLUGIN_LDFLAGS) $< $(PLUGIN_LIBS) -o $@
+	$(call say,SO,$@)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(PLUGIN_LDFLAGS) $< $(PLUGIN_LIBS) -o $@
 	@chmod go-w $@
 
-$(O)/workqd.pc: Makefile
+# Relocatable when the layout is the default one: pkg-config finds the
+# header next to the .pc file, also in a DESTDIR staging tree.
+PC_PREFIX = $(if $(and $(filter $(PREFIX)/include,$(INCLUDEDIR)),$(filter $(PREFIX)/lib/pkgconfig,$(PKGCONFIGDIR))),$${pcfiledir}/../..,$(PREFIX))
+PC_INCLUDEDIR = $(if $(filter $(PREFIX)/include,$(INCLUDEDIR)),$${prefix}/include,$(INCLUDEDIR))
+
+$(O)/workqd.pc: Makefile $(PATHS_STAMP)
 	@mkdir -p $(dir $@)
-	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$(INCLUDEDIR)' 'plugindir=$(PLUGINDIR)' '' \
+	$(Q)printf '%s\n' 'prefix=$(PC_PREFIX)' 'includedir=$(PC_INCLUDEDIR)' 'plugindir=$(PLUGINDIR)' '' \
 	  'Name: workqd' 'Description: workqd job handler plugin SDK' 'Version: $(VERSION)' \
 	  'Cflags: -I$${includedir} -fPIC' 'Libs: -shared -Wl,-z,defs -Wl,-z,noexecstack' > $@
 
 $(O)/tests/unit/%: $(O)/tests/unit/%.o $(UNIT_SUPPORT_OBJ) $(LIBCORE)
-	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) $(CMOCKA_LIBS) -o $@
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) $^ $(LIBS) $(CMOCKA_LIBS) -o $@
 
 $(O)/tests/bench/%: $(O)/tests/bench/%.o $(LIBCORE)
-	$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) $^ $(LIBS) -o $@
 
 check: check-unit check-integration
 

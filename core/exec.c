@@ -45,7 +45,7 @@ TAILQ_HEAD(wq_exec_list, wq_exec_task);
 
 struct wq_exec {
 	struct wq_loop		*loop;
-	pthread_mutex_t		 lock;		/* guards everything below */
+	pthread_mutex_t		 lock;		/* guards queue .. shutdown */
 	pthread_cond_t		 cond;		/* queue non-empty or shutdown */
 	struct wq_exec_list	 queue;
 	unsigned		 queued;

@@ -40,6 +40,8 @@ struct wq_loop {
 	pthread_mutex_t		 lock;		/* guards posted */
 	struct wq_call_list	 posted;
 
+	struct event		*step_ev;	/* bounds wq_loop_step */
+
 	int64_t			 stall_ms;
 	struct event		*lag_ev;
 	int64_t			 lag_last_us;
@@ -62,16 +64,28 @@ run_list(struct wq_call_list *list)
 	}
 }
 
+/*
+ * Runs the calls queued before this pass started.  The pass ends at a
+ * marker kept on the list itself, so a call may cancel another call of the
+ * same pass (which then never runs) and calls queued meanwhile wait for the
+ * next pass.
+ */
 static void
 soon_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct wq_loop *loop = arg;
-	struct wq_call_list batch = TAILQ_HEAD_INITIALIZER(batch);
+	struct wq_call mark = { .fn = NULL };
+	struct wq_call *call;
 
 	(void)fd;
 	(void)what;
-	TAILQ_CONCAT(&batch, &loop->soon, link);
-	run_list(&batch);
+	TAILQ_INSERT_TAIL(&loop->soon, &mark, link);
+	while ((call = TAILQ_FIRST(&loop->soon)) != &mark) {
+		TAILQ_REMOVE(&loop->soon, call, link);
+		call->queued = 0;
+		call->fn(call);
+	}
+	TAILQ_REMOVE(&loop->soon, &mark, link);
 }
 
 static void
@@ -90,6 +104,14 @@ wake_cb(evutil_socket_t fd, short what, void *arg)
 	run_list(&batch);
 }
 
+static void
+step_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
 struct wq_loop *
 wq_loop_new(void)
 {
@@ -106,8 +128,9 @@ wq_loop_new(void)
 	loop->soon_ev = event_new(loop->base, -1, 0, soon_cb, loop);
 	loop->wake_ev = event_new(loop->base, loop->wake_fd,
 	    EV_READ | EV_PERSIST, wake_cb, loop);
+	loop->step_ev = evtimer_new(loop->base, step_cb, loop);
 	if (loop->soon_ev == NULL || loop->wake_ev == NULL ||
-	    event_add(loop->wake_ev, NULL) < 0)
+	    loop->step_ev == NULL || event_add(loop->wake_ev, NULL) < 0)
 		goto fail;
 	return loop;
 fail:
@@ -127,6 +150,8 @@ wq_loop_free(struct wq_loop *loop)
 		event_free(loop->soon_ev);
 	if (loop->wake_ev != NULL)
 		event_free(loop->wake_ev);
+	if (loop->step_ev != NULL)
+		event_free(loop->step_ev);
 	if (loop->base != NULL)
 		event_base_free(loop->base);
 	if (loop->wake_fd >= 0)
@@ -158,9 +183,14 @@ int
 wq_loop_step(struct wq_loop *loop, int timeout_ms)
 {
 	struct timeval tv = WQ_TV_MS(timeout_ms);
+	int rc;
 
-	event_base_loopexit(loop->base, &tv);
-	return event_base_loop(loop->base, EVLOOP_ONCE) < 0 ? -1 : 0;
+	/* A timer of our own, not loopexit: an exit left pending by an early
+	   return would end a later wq_loop_run. */
+	evtimer_add(loop->step_ev, &tv);
+	rc = event_base_loop(loop->base, EVLOOP_ONCE);
+	evtimer_del(loop->step_ev);
+	return rc < 0 ? -1 : 0;
 }
 
 void
@@ -176,8 +206,8 @@ wq_loop_soon(struct wq_loop *loop, struct wq_call *call)
 void
 wq_loop_cancel(struct wq_loop *loop, struct wq_call *call)
 {
-	if (!call->queued)
-		return;
+	if (call->queued != 1)
+		return;			/* not queued, or posted: not ours */
 	TAILQ_REMOVE(&loop->soon, call, link);
 	call->queued = 0;
 }
@@ -190,7 +220,7 @@ wq_loop_post(struct wq_loop *loop, struct wq_call *call)
 
 	pthread_mutex_lock(&loop->lock);
 	was_empty = TAILQ_EMPTY(&loop->posted);
-	call->queued = 1;
+	call->queued = 2;
 	TAILQ_INSERT_TAIL(&loop->posted, call, link);
 	pthread_mutex_unlock(&loop->lock);
 	if (was_empty && write(loop->wake_fd, &one, sizeof(one)) < 0 &&

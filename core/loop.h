@@ -27,7 +27,7 @@ struct wq_loop;
 struct wq_call {
 	TAILQ_ENTRY(wq_call)	 link;
 	void			(*fn)(struct wq_call *call);
-	int			 queued;	/* on a soon or post list */
+	int			 queued;	/* 1: soon list, 2: posted */
 };
 
 TAILQ_HEAD(wq_call_list, wq_call);
@@ -46,7 +46,8 @@ void	wq_loop_stop(struct wq_loop *loop);
 int	wq_loop_step(struct wq_loop *loop, int timeout_ms);
 
 /* Loop thread.  call must stay valid until it ran or was cancelled;
-   queuing an already queued call does nothing. */
+   queuing an already queued call does nothing.  Only soon calls can be
+   cancelled. */
 void	wq_loop_soon(struct wq_loop *loop, struct wq_call *call);
 void	wq_loop_cancel(struct wq_loop *loop, struct wq_call *call);
 /* Any thread.  call must stay valid until it ran. */

@@ -79,7 +79,7 @@ sleep_run(void *state, struct wq_job *job)
 	const struct sleep_conf *c = state;
 	const char *p = host->job_payload(job, NULL);
 	char *end;
-	long long ms;
+	long long ms, total;
 
 	errno = 0;
 	ms = strtoll(p, &end, 10);
@@ -89,13 +89,14 @@ sleep_run(void *state, struct wq_job *job)
 		    (long long)c->max_ms);
 		return WQ_DEAD;
 	}
-	for (; ms > 0; ms -= STEP_MS) {
+	for (total = ms; ms > 0; ms -= STEP_MS) {
 		if (host->job_cancelled(job)) {
 			host->job_error(job, "cancelled");
 			return WQ_RETRY;
 		}
 		nap(ms < STEP_MS ? ms : STEP_MS);
 	}
+	host->log(WQ_LOG_INFO, "job %s: slept %lld ms", host->job_id(job), total);
 	return WQ_DONE;
 }
 

@@ -1,0 +1,133 @@
+# tests/lib.sh: what the integration tests share.  Source it, POSIX sh.
+#
+# Each test gets a private directory, its own redis-server on a unix socket
+# in it (never the machine's Redis), and a trap that kills every process the
+# test started and removes the directory.  Conditions are polled with a
+# deadline (wait_until), never waited for with a bare sleep.
+#
+# O is the build directory (the Makefile exports it); KEEP=1 keeps the
+# test directory for a post-mortem.
+
+set -eu
+
+: "${O:=.}"
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+O=$(cd "$TOP" && cd "$O" && pwd)
+WORKQD=$O/daemon/workqd
+WORKQCTL=$O/daemon/workqctl
+PLUGIN_DIR=$O/plugins
+TEST_PLUGIN_DIR=$O/tests/plugins
+T=$(mktemp -d "${TMPDIR:-/tmp}/workqd-test.XXXXXX")
+SOCK=$T/redis.sock
+PIDS=""
+NAME=$(basename "$0" .sh)
+
+cleanup() {
+	status=$?
+	for p in $PIDS; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null || true
+	done
+	if [ "$status" -ne 0 ] || [ "${KEEP:-0}" = 1 ]; then
+		echo "$NAME: files kept in $T" >&2
+	else
+		rm -rf "$T"
+	fi
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() {
+	echo "$NAME: $*"
+}
+
+fail() {
+	echo "FAIL $NAME: $*" >&2
+	for f in "$T"/*.log; do
+		[ -e "$f" ] || continue
+		echo "--- last lines of $f" >&2
+		tail -n 30 "$f" >&2
+	done
+	exit 1
+}
+
+track() {
+	PIDS="$PIDS $1"
+}
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 20 ms until it succeeds.
+wait_until() {
+	limit=$1
+	shift
+	end=$(( $(date +%s) + limit ))
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 0.02
+	done
+}
+
+rcli() {
+	redis-cli -s "$SOCK" "$@"
+}
+
+# redis_start [redis-server options...]: a private server on $SOCK.
+redis_start() {
+	redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 \
+	    --dir "$T" --save '' --appendonly no --daemonize no \
+	    --logfile "$T/redis.log" "$@" &
+	REDIS_PID=$!
+	track "$REDIS_PID"
+	wait_until 10 rcli PING || fail "redis-server did not start"
+}
+
+redis_stop() {
+	kill "$REDIS_PID" 2>/dev/null || true
+	wait "$REDIS_PID" 2>/dev/null || true
+}
+
+# config FILE [sed expressions...]: the sample config, pointed at this test.
+config() {
+	file=$1
+	shift
+	sed -e "s|@PLUGINDIR@|$PLUGIN_DIR|" \
+	    -e "s|unix:/run/redis/redis-server.sock|unix:$SOCK|" \
+	    "$@" "$TOP/etc/workqd.yaml" > "$file"
+}
+
+# workqd_start CONFIG [LOG [args...]]: a daemon in the background.
+workqd_start() {
+	conf=$1
+	log=${2:-$T/workqd.log}
+	shift
+	[ $# -gt 0 ] && shift
+	"$WORKQD" -c "$conf" "$@" >>"$log" 2>&1 &
+	WQ_PID=$!
+	track "$WQ_PID"
+}
+
+# workqd_wait_ready LOG: until the daemon has connected and created groups.
+workqd_wait_ready() {
+	wait_until 10 grep -q 'consumer ' "${1:-$T/workqd.log}" ||
+	    fail "workqd did not start"
+}
+
+# pending QUEUE: entries pending in the consumer group.
+pending() {
+	rcli XPENDING "workq:$1" workqd 2>/dev/null | head -n 1
+}
+
+xlen() {
+	rcli XLEN "workq:$1"
+}
+
+# wait_exit PID: waits for PID (a child of this shell) and sets STATUS to
+# its exit status.  Not in $(...): a subshell cannot wait for our children.
+wait_exit() {
+	set +e
+	wait "$1"
+	STATUS=$?
+	set -e
+}
