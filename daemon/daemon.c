@@ -3,163 +3,23 @@
  *
  * DESIGN: wqd_run builds the parts in dependency order (config, loop,
  * executor, plugins, local queue, broker, worker pool), installs the
- * signal events and runs the loop.  Everything after that is driven by
- * events.  A stop runs three things at once and waits for the first two:
- *
- *   fetching stops (a blocked read is interrupted);
- *   the local queue shuts down immediately, handing every unstarted job
- *   back to Redis for another daemon, uncounted;
- *   the pool drains: running jobs finish, up to shutdown_timeout;
- *
- * then the outcomes are flushed to Redis, the daemon leaves the live sets
- * and the loop ends.  At the deadline, jobs still running are left pending
- * in Redis (taken over by a peer, or resumed by the next start).  A second
- * SIGTERM or SIGINT ends the loop at once: everything not confirmed is
- * still pending in Redis, so nothing is lost.
+ * signal events and runs the loop; everything after that is driven by
+ * events (stop.c, status.c).  Teardown runs only when no handler is still
+ * running: otherwise exit() ends those threads.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
-#include "broker.h"
-#include "clock.h"
-#include "conf.h"
 #include "daemon.h"
-#include "exec.h"
 #include "host.h"
 #include "job.h"
 #include "log.h"
-#include "loop.h"
 #include "module.h"
-#include "queue.h"
-#include "registry.h"
 #include "sdnotify.h"
-#include "worker.h"
-
-#define STATUS_MS	1000
-#define FLUSH_GRACE_MS	2000
-
-struct wqd {
-	const struct wqd_options *opt;
-	struct wq_conf		*conf;
-	struct wq_loop		*loop;
-	struct wq_exec		*exec;
-	struct wq_registry	*reg;
-	struct wq_queue		*local;
-	struct wq_broker	*broker;
-	struct wq_pool		*pool;
-	char			 consumer[256];
-	struct event		*sig_term;
-	struct event		*sig_int;
-	struct event		*sig_hup;
-	struct event		*status_ev;
-	struct event		*watchdog_ev;
-	struct event		*deadline_ev;
-	int			 stopping;
-	int			 stop_waits;
-	int			 finished;
-	int			 exit_code;
-	uint64_t		 last_acked;
-	int64_t			 last_status_us;
-};
-
-static void
-finish(struct wqd *d)
-{
-	if (d->finished++)
-		return;
-	wq_loop_stop(d->loop);
-}
-
-static void
-left(void *arg)
-{
-	finish(arg);
-}
-
-static void
-flushed(void *arg)
-{
-	struct wqd *d = arg;
-
-	wq_log(WQ_LOG_NOTICE, "workqd: stopped cleanly");
-	wq_broker_leave(d->broker);
-	/* Give the ZREMs a moment to go out; nothing depends on them. */
-	wq_broker_flush(d->broker, left, d);
-}
-
-static void
-stop_step(void *arg)
-{
-	struct wqd *d = arg;
-
-	if (--d->stop_waits > 0)
-		return;
-	evtimer_del(d->deadline_ev);
-	wq_broker_flush(d->broker, flushed, d);
-}
-
-static void
-handback(void *item, void *arg)
-{
-	wq_broker_handback(arg, item);
-}
-
-static void
-deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct wqd *d = arg;
-	struct wq_pool_stats ps;
-	struct timeval tv = WQ_TV_MS(FLUSH_GRACE_MS);
-
-	(void)fd;
-	(void)what;
-	if (d->stopping == 2) {
-		wq_log(WQ_LOG_WARNING, "workqd: could not record every "
-		    "outcome in time; those jobs stay pending in Redis");
-		finish(d);
-		return;
-	}
-	wq_pool_stats(d->pool, &ps);
-	wq_log(WQ_LOG_WARNING, "workqd: shutdown_timeout reached with %u "
-	    "job(s) running; leaving them pending for another daemon or the "
-	    "next start", ps.busy);
-	d->stopping = 2;
-	evtimer_add(d->deadline_ev, &tv);
-	wq_broker_flush(d->broker, flushed, d);
-}
-
-static void
-stop(struct wqd *d, const char *why)
-{
-	struct timeval tv = WQ_TV_MS(d->conf->shutdown_timeout_ms);
-	struct wq_pool_stats ps;
-
-	if (d->stopping) {
-		wq_log(WQ_LOG_NOTICE, "workqd: %s again: exiting now; what was "
-		    "not recorded stays pending in Redis", why);
-		finish(d);
-		return;
-	}
-	d->stopping = 1;
-	wq_pool_stats(d->pool, &ps);
-	wq_log(WQ_LOG_NOTICE, "workqd: %s: stopping; handing back %zu "
-	    "unstarted job(s), waiting up to %lld ms for %u running", why,
-	    wq_queue_qsize(d->local), (long long)d->conf->shutdown_timeout_ms,
-	    ps.busy);
-	wqd_notify("STOPPING=1\nSTATUS=stopping: draining %u job(s)", ps.busy);
-	evtimer_add(d->deadline_ev, &tv);
-	d->stop_waits = 2;
-	wq_broker_stop_fetching(d->broker, stop_step, d);
-	wq_queue_shutdown(d->local, 1, handback, d->broker);
-	wq_pool_cancel(d->pool);
-	wq_pool_drain(d->pool, stop_step, d);
-}
+#include "wqd.h"
 
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -172,42 +32,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		    "supported yet; restart to apply changes");
 		return;
 	}
-	stop(d, sig == SIGTERM ? "SIGTERM" : "SIGINT");
-}
-
-static void
-status_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct wqd *d = arg;
-	struct wq_broker_stats bs;
-	struct wq_pool_stats ps;
-	int64_t now = wq_clock_mono_us();
-	double rate;
-
-	(void)fd;
-	(void)what;
-	if (d->stopping)
-		return;
-	wq_broker_stats(d->broker, &bs);
-	wq_pool_stats(d->pool, &ps);
-	rate = d->last_status_us == 0 ? 0 : (double)(bs.acked -
-	    d->last_acked) * 1e6 / (double)(now - d->last_status_us);
-	d->last_acked = bs.acked;
-	d->last_status_us = now;
-	wqd_notify("STATUS=redis %s%s%s; %u/%u busy; %zu/%u queued; "
-	    "%llu done, %.0f/s", bs.connected ? "connected" : "down",
-	    bs.connected ? "" : ": ", bs.connected ? "" : bs.last_error,
-	    ps.busy, ps.workers, wq_queue_qsize(d->local), d->conf->prefetch,
-	    (unsigned long long)bs.acked, rate);
-}
-
-static void
-watchdog_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-	wqd_notify("WATCHDOG=1");
+	wqd_stop(d, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 static void
@@ -217,7 +42,7 @@ fatal_cb(void *arg, const char *why)
 
 	(void)why;
 	d->exit_code = WQD_EXIT_CONFIG;
-	finish(d);
+	wqd_finish(d);
 }
 
 static struct wq_module *
@@ -264,26 +89,15 @@ static int
 events(struct wqd *d)
 {
 	struct event_base *base = wq_loop_base(d->loop);
-	int64_t wd = wqd_notify_watchdog_usec();
-	struct timeval st = WQ_TV_MS(STATUS_MS);
-	struct timeval wt = { .tv_sec = wd / 2000000,
-	    .tv_usec = (wd / 2) % 1000000 };
 
 	d->sig_term = evsignal_new(base, SIGTERM, signal_cb, d);
 	d->sig_int = evsignal_new(base, SIGINT, signal_cb, d);
 	d->sig_hup = evsignal_new(base, SIGHUP, signal_cb, d);
-	d->status_ev = event_new(base, -1, EV_PERSIST, status_cb, d);
-	d->watchdog_ev = event_new(base, -1, EV_PERSIST, watchdog_cb, d);
-	d->deadline_ev = evtimer_new(base, deadline_cb, d);
 	if (d->sig_term == NULL || d->sig_int == NULL || d->sig_hup == NULL ||
-	    d->status_ev == NULL || d->watchdog_ev == NULL ||
-	    d->deadline_ev == NULL || event_add(d->sig_term, NULL) < 0 ||
-	    event_add(d->sig_int, NULL) < 0 || event_add(d->sig_hup, NULL) < 0 ||
-	    event_add(d->status_ev, &st) < 0)
+	    event_add(d->sig_term, NULL) < 0 ||
+	    event_add(d->sig_int, NULL) < 0 || event_add(d->sig_hup, NULL) < 0)
 		return -1;
-	if (wd > 0 && event_add(d->watchdog_ev, &wt) < 0)
-		return -1;
-	return 0;
+	return wqd_status_start(d);
 }
 
 static void
@@ -305,8 +119,7 @@ teardown(struct wqd *d)
 	free_event(d->sig_term);
 	free_event(d->sig_int);
 	free_event(d->sig_hup);
-	free_event(d->status_ev);
-	free_event(d->watchdog_ev);
+	wqd_status_stop(d);
 	free_event(d->deadline_ev);
 	wq_broker_free(d->broker);
 	wq_pool_free(d->pool);
