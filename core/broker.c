@@ -20,6 +20,7 @@
 #include "janitor.h"
 #include "log.h"
 #include "redis.h"
+#include "sched.h"
 #include "settle.h"
 #include "stream.h"
 
@@ -35,6 +36,7 @@ struct wq_broker {
 	struct wq_fetcher	*fetcher;
 	struct wq_settler	*settler;
 	struct wq_janitor	*janitor;
+	struct wq_sched		*sched;
 	int			 policy_warned;
 	int			 leaving;
 };
@@ -54,6 +56,8 @@ void
 wq_broker_settle(struct wq_broker *b, struct wq_job *job)
 {
 	release(b, job);
+	if (job->verdict == WQ_VERDICT_RETRY || job->verdict == WQ_VERDICT_DEFER)
+		wq_sched_note(b->sched, job->stream, job->due_ms);
 	wq_settle(b->settler, job);
 }
 
@@ -105,6 +109,7 @@ cmd_up(struct wq_redis *r, void *arg)
 
 	wq_redis_command(r, policy_reply, b, 0, 3, argv, NULL);
 	wq_settler_resume(b->settler);
+	wq_sched_start(b->sched);
 	if (!b->leaving)
 		wq_janitor_start(b->janitor);
 }
@@ -167,7 +172,8 @@ wq_broker_new(struct wq_loop *loop, const struct wq_conf *conf,
 	    &b->streams, conf->redis.group, consumer, &fops)) == NULL ||
 	    (b->janitor = wq_janitor_new(loop, b->cmd, b->fetcher, &b->streams,
 	    conf->redis.group, consumer, conf->heartbeat_ms, conf->takeover_ms,
-	    2 * conf->redis.command_timeout_ms)) == NULL) {
+	    2 * conf->redis.command_timeout_ms)) == NULL ||
+	    (b->sched = wq_sched_new(loop, b->cmd, &b->streams)) == NULL) {
 		wq_broker_free(b);
 		return NULL;
 	}
@@ -187,6 +193,7 @@ wq_broker_free(struct wq_broker *b)
 	wq_redis_free(b->fetch);
 	wq_redis_free(b->cmd);
 	wq_janitor_free(b->janitor);
+	wq_sched_free(b->sched);
 	wq_fetcher_free(b->fetcher);
 	wq_settler_free(b->settler);
 	while ((s = TAILQ_FIRST(&b->streams)) != NULL) {
@@ -246,6 +253,7 @@ wq_broker_stats(const struct wq_broker *b, struct wq_broker_stats *st)
 	struct wq_settler_stats ss;
 	uint64_t passes;
 
+	st->moved = wq_sched_moved(b->sched);
 	wq_redis_stats(b->cmd, &cs);
 	wq_redis_stats(b->fetch, &fs);
 	wq_settler_stats(b->settler, &ss);

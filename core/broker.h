@@ -1,8 +1,8 @@
 /*
  * The broker is workqd's side of Redis: two connections (one for the
  * blocking fetch, one for everything else, so acknowledgements never wait
- * behind a blocked read), the streams, and the fetcher, settler and janitor
- * working on them.  The daemon talks to Redis only through it.
+ * behind a blocked read), the streams, and the fetcher, settler, janitor
+ * and scheduler working on them.  The daemon talks to Redis only through it.
  *
  * It checks, on every connection, that Redis will not evict keys
  * (maxmemory-policy): a queue that can lose its entries silently is a
@@ -35,6 +35,7 @@ struct wq_broker_stats {
 	unsigned	 settling;	/* outcomes not yet confirmed */
 	uint64_t	 acked, retried, deferred, dead, handed_back;
 	uint64_t	 lapses;	/* our lease was found lapsed */
+	uint64_t	 moved;		/* scheduled jobs moved back */
 };
 
 /* consumer is copied; conf must outlive the broker or the next

@@ -41,6 +41,9 @@ struct wq_stream {
 	unsigned		 inflight;	/* queued locally or running */
 	struct wq_idset		 held;		/* every entry of ours we know */
 	int			 drained;	/* found empty this round */
+	int64_t			 next_due;	/* earliest scheduled, Redis ms;
+						   -1: none known */
+	int			 moving;	/* a move script is under way */
 };
 
 TAILQ_HEAD(wq_stream_list, wq_stream);
