@@ -10,6 +10,11 @@
  * only for the due times we learn from our own settler.  A move that hit
  * MOVE_MAX runs again at once.  The poll timer runs the move script on
  * every stream twice a second.
+ *
+ * The settler's deferrals and the moves share the command connection, so
+ * Redis runs them in the order they were sent: a move's answer covers every
+ * deferral sent before it, but not one noted after it was sent.  Those are
+ * kept in stream->noted and survive the answer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,17 +47,37 @@ struct move {
 
 static void	move(struct wq_sched *s, struct wq_stream *st);
 
+/* The earlier of two due times, -1 meaning none. */
+static int64_t
+earlier(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	return b < 0 || a < b ? a : b;
+}
+
+int64_t
+wq_sched_next(const struct wq_sched *s)
+{
+	const struct wq_stream *st;
+	int64_t first = -1;
+
+	/* A stream whose move is under way is left out: its answer re-arms
+	   the timer (else a past-due stream would spin it at zero delay). */
+	TAILQ_FOREACH(st, s->streams, link)
+		if (!st->moving && st->next_due >= 0 &&
+		    (first < 0 || st->next_due < first))
+			first = st->next_due;
+	return first;
+}
+
 /* Arms the timer for the earliest due time we know of. */
 static void
 arm(struct wq_sched *s)
 {
-	struct wq_stream *st;
-	int64_t first = -1, delay;
+	int64_t first = wq_sched_next(s), delay;
 	struct timeval tv;
 
-	TAILQ_FOREACH(st, s->streams, link)
-		if (st->next_due >= 0 && (first < 0 || st->next_due < first))
-			first = st->next_due;
 	if (first < 0) {
 		evtimer_del(s->due_ev);
 		return;
@@ -87,7 +112,7 @@ move_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 	}
 	n = reply->element[0]->integer;
 	s->moved += (uint64_t)n;
-	st->next_due = reply->element[1]->integer;
+	st->next_due = earlier(reply->element[1]->integer, st->noted);
 	s->skew_ms = reply->element[2]->integer - wq_clock_wall_ms();
 	if (n > 0)
 		wq_log(WQ_LOG_DEBUG, "sched: %lld due job(s) back in %s", n,
@@ -117,6 +142,7 @@ move(struct wq_sched *s, struct wq_stream *st)
 		return;
 	}
 	st->moving = 1;
+	st->noted = -1;
 }
 
 static void
@@ -131,6 +157,9 @@ due_cb(evutil_socket_t fd, short what, void *arg)
 	TAILQ_FOREACH(st, s->streams, link)
 		if (st->next_due >= 0 && st->next_due <= now)
 			move(s, st);
+	/* A timer may fire a hair early for our estimate of Redis's clock:
+	   what is not moved yet keeps its timer. */
+	arm(s);
 }
 
 static void
@@ -191,6 +220,7 @@ wq_sched_note(struct wq_sched *s, struct wq_stream *st, int64_t due_ms)
 {
 	int64_t due = due_ms + s->skew_ms;
 
+	st->noted = earlier(st->noted, due);
 	if (st->next_due < 0 || due < st->next_due) {
 		st->next_due = due;
 		arm(s);

@@ -33,6 +33,9 @@ void		 wq_sched_free(struct wq_sched *s);
 void	wq_sched_start(struct wq_sched *s);
 /* A job of stream st is due at due_ms (Unix ms, our clock). */
 void	wq_sched_note(struct wq_sched *s, struct wq_stream *st, int64_t due_ms);
+/* The earliest due time known (Redis's clock, Unix ms), -1 if none: the
+   next time the scheduler looks. */
+int64_t	wq_sched_next(const struct wq_sched *s);
 /* Jobs moved back so far. */
 uint64_t wq_sched_moved(const struct wq_sched *s);
 

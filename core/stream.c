@@ -35,7 +35,7 @@ wq_stream_new(struct wq_loop *loop, const struct wq_conf *conf,
 	s->alive_key = key_of(prefix, q->name, "alive");
 	wq_idset_init(&s->held);
 	wq_sem_init(&s->sem, loop, 0);
-	s->next_due = -1;
+	s->next_due = s->noted = -1;
 	if (s->name == NULL || s->key == NULL || s->dead_key == NULL ||
 	    s->sched_key == NULL || s->alive_key == NULL) {
 		wq_stream_free(s);

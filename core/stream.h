@@ -43,6 +43,8 @@ struct wq_stream {
 	int			 drained;	/* found empty this round */
 	int64_t			 next_due;	/* earliest scheduled, Redis ms;
 						   -1: none known */
+	int64_t			 noted;		/* earliest due noted since the
+						   last move was sent, or -1 */
 	int			 moving;	/* a move script is under way */
 };
 

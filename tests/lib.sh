@@ -131,3 +131,38 @@ wait_exit() {
 	STATUS=$?
 	set -e
 }
+
+# plugins NAME...: copies the named plugins (shipped or test ones) into
+# $T/plugins, the plugin_dir of configs written with yaml_config.  Copies,
+# not links: the loader refuses symbolic links.
+plugins() {
+	mkdir -p "$T/plugins"
+	for p in "$@"; do
+		if [ -f "$PLUGIN_DIR/$p.so" ]; then
+			cp "$PLUGIN_DIR/$p.so" "$T/plugins/"
+		else
+			cp "$TEST_PLUGIN_DIR/$p.so" "$T/plugins/"
+		fi
+		chmod go-w "$T/plugins/$p.so"
+	done
+}
+
+# yaml_config FILE: writes the common head of a test config (Redis, plugin
+# directory, quick heartbeats) followed by what is on stdin.
+yaml_config() {
+	{
+		cat <<HEAD
+log:
+  level: ${LOG_LEVEL:-info}
+redis:
+  address: unix:$SOCK
+plugin_dir: $T/plugins
+HEAD
+		cat
+	} > "$1"
+}
+
+# records FILE: lines written so far by the lifecycle test plugins.
+records() {
+	[ -f "$1" ] && wc -l < "$1" || echo 0
+}
