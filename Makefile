@@ -160,6 +160,38 @@ check-faults: all $(TEST_PLUGINS) $(BENCH_BIN)
 check-systemd: all
 	@O=$(O) timeout -k 15 600 sh tests/systemd/run.sh
 
+# libFuzzer targets (clang): tests/fuzz/fuzz_NAME.c, seeded from
+# tests/fuzz/corpus/NAME/, each run FUZZ_SECONDS with ASan and UBSan.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SRC      = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN      = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_RUNS     = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=fuzz-%)
+
+FUZZ_FLAGS    = -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJ      = $(CORE_SRC:%.c=build/fuzz/%.o)
+
+build/fuzz/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+	  $(ALL_CPPFLAGS) $(DEP_CFLAGS) -MMD -MP -c $< -o $@
+
+build/fuzz/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o $(FUZZ_OBJ)
+	$(call say,LD,$@)$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+.PRECIOUS: build/fuzz/fuzz_% build/fuzz/%.o
+
+fuzz: $(FUZZ_RUNS)
+
+fuzz-%: build/fuzz/fuzz_%
+	@rm -rf build/fuzz/work-$* && mkdir -p build/fuzz/work-$*
+	@echo "== fuzz $* for $(FUZZ_SECONDS)s"
+	$(Q)./build/fuzz/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+	  -print_final_stats=1 build/fuzz/work-$* tests/fuzz/corpus/$* \
+	  > build/fuzz/fuzz-$*.log 2>&1; rc=$$?; \
+	  grep -E '^stat::(number_of_executed_units|peak_rss_mb)' build/fuzz/fuzz-$*.log; \
+	  if [ $$rc -ne 0 ]; then tail -n 60 build/fuzz/fuzz-$*.log; exit 1; fi
+
 bench: all $(BENCH_BIN) $(TEST_PLUGINS)
 	@O=$(O) sh tests/bench/run.sh
 
@@ -203,4 +235,4 @@ clean:
 	find . -name '*.o' -o -name '*.d' -o -name '*.so' -o -name '*.a' | grep -v '^./.git' | xargs rm -f
 	rm -f $(WORKQD) $(WORKQCTL) $(UNIT_TESTS) $(BENCH_BIN) workqd.pc
 
--include $(ALL_OBJ:.o=.d)
+-include $(ALL_OBJ:.o=.d) $(wildcard build/fuzz/core/*.d build/fuzz/tests/fuzz/*.d)
