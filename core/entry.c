@@ -15,6 +15,7 @@
 #include "yaml.h"
 
 #define MAX_TIME_S	253402300799LL	/* 9999-12-31T23:59:59Z */
+#define MAX_MS		(MAX_TIME_S * 1000)	/* bounds timeout and delay */
 #define MAX_RETRIES	1000
 #define MAX_ATTEMPT	1000000
 #define MAX_ID		128
@@ -124,7 +125,8 @@ plugin_field(struct parse *p, const struct wq_field *f)
 		return fail(p, f, "expected a plugin name");
 	memcpy(name, f->val, f->vlen);
 	name[f->vlen] = '\0';
-	if (!wq_module_name_valid(name))
+	/* A NUL inside would cut the name short to one that passes. */
+	if (strlen(name) != f->vlen || !wq_module_name_valid(name))
 		return fail(p, f, "expected a plugin name ([a-z0-9_-]{1,64})");
 	p->e->plugin = f->val;
 	p->e->plugin_len = f->vlen;
@@ -193,7 +195,8 @@ one_field(struct parse *p, const struct wq_field *f, unsigned bit,
 		e->id_len = f->vlen;
 		return 0;
 	case F_TIMEOUT:
-		if (parse_duration(f->val, f->vlen, &v) < 0 || v <= 0)
+		if (parse_duration(f->val, f->vlen, &v) < 0 || v <= 0 ||
+		    v > MAX_MS)
 			return fail(p, f, "expected milliseconds or a "
 			    "duration such as 30s");
 		e->timeout_ms = v;
@@ -206,9 +209,13 @@ one_field(struct parse *p, const struct wq_field *f, unsigned bit,
 	case F_AT:
 		return time_field(p, f, &e->due_ms);
 	case F_DELAY:
-		if (parse_duration(f->val, f->vlen, &v) < 0)
+		if (parse_duration(f->val, f->vlen, &v) < 0 || v > MAX_MS)
 			return fail(p, f, "expected milliseconds or a "
 			    "duration such as 30s");
+		/* Bounded like `at`, so the sum cannot overflow. */
+		if (push_ms > (uint64_t)(MAX_MS - v))
+			return fail(p, f, "expected a delay that ends by the "
+			    "year 9999");
 		e->due_ms = (int64_t)push_ms + v;
 		return 0;
 	case F_EXPIRES:

@@ -7,6 +7,7 @@
  * cluster back into the hole (Knuth's algorithm R), which keeps every probe
  * sequence unbroken without tombstones.
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "idset.h"
@@ -77,6 +78,11 @@ wq_idset_add(struct wq_idset *set, uint64_t ms, uint64_t seq)
 {
 	size_t i;
 
+	/* It would land in an empty slot and leave it empty, yet count. */
+	if (ms == 0 && seq == 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	if ((set->len + 1) * 4 > set->cap * 3 && grow(set) < 0)
 		return -1;
 	i = find(set, ms, seq);

@@ -19,7 +19,8 @@ struct wq_idset {
 
 void	wq_idset_init(struct wq_idset *set);
 void	wq_idset_fini(struct wq_idset *set);
-/* 0 added, 1 already there, -1 out of memory.  (0, 0) is not an ID. */
+/* 0 added, 1 already there, -1 out of memory (ENOMEM).  (0, 0) is not an
+   ID (it marks empty slots): -1 with EINVAL. */
 int	wq_idset_add(struct wq_idset *set, uint64_t ms, uint64_t seq);
 /* 0 removed, 1 was not there. */
 int	wq_idset_del(struct wq_idset *set, uint64_t ms, uint64_t seq);

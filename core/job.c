@@ -40,6 +40,11 @@ wq_job_new(void)
 	job->due_ms = 0;
 	job->retry_in_ms = -1;
 	job->refs = 1;
+	/* Not decoded yet: nothing given (an expiry of 0 would read as
+	   "expired in 1970"). */
+	job->entry.timeout_ms = job->entry.retries = -1;
+	job->entry.due_ms = job->entry.expires_ms = -1;
+	job->entry.attempt = 1;
 	return job;
 }
 

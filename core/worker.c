@@ -169,6 +169,12 @@ finish(struct worker *w, int decided)
 	}
 	if (!decided)
 		wq_job_verdict(job, wq_clock_wall_ms(), rnd(pool));
+	/* A handler that gave up because workqd is stopping (it saw the
+	   cancelled flag and asked for a retry) is handed back at once,
+	   without counting an attempt, for another daemon to run. */
+	if (pool->draining && job->result == WQ_RETRY && !job->timed_out &&
+	    job->retry_in_ms < 0 && job->verdict == WQ_VERDICT_RETRY)
+		job->verdict = WQ_VERDICT_HANDBACK;
 	log_end(job, run_us);
 	if (pool->ops.ended != NULL)
 		pool->ops.ended(pool->ops.ctx, job, run_us);
@@ -247,12 +253,24 @@ exec_done(struct wq_exec_task *task)
 	handler_finished(job);
 }
 
+/* Timeout: an async handler is asked to stop through its cancel hook. */
+static void
+cancel_async(struct wq_job *job)
+{
+	const struct wq_plugin *desc = wq_module_desc(job->module);
+
+	if (desc->cancel == NULL)
+		return;
+	wq_host_enter(job->plugin, job);
+	desc->cancel(wq_module_state(job->module), job);
+	wq_host_leave();
+}
+
 static void
 timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	struct wq_job *job = w->job;
-	const struct wq_plugin *desc = wq_module_desc(job->module);
 
 	(void)fd;
 	(void)what;
@@ -261,13 +279,9 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	job->result = WQ_FAIL;
 	wq_job_fault(job, "timed out after %lld ms", (long long)w->timeout_ms);
 	w->pool->timed_out++;
-	if (job_async(job)) {
-		if (desc->cancel != NULL) {
-			wq_host_enter(job->plugin, job);
-			desc->cancel(wq_module_state(job->module), job);
-			wq_host_leave();
-		}
-	} else if (wq_exec_cancel(&job->task) == 0)
+	if (job_async(job))
+		cancel_async(job);	/* complete() will follow */
+	else if (wq_exec_cancel(&job->task) == 0)
 		handler_release(job);	/* never started: nothing holds it */
 	else {
 		wq_exec_abandon(&job->task);

@@ -66,8 +66,13 @@ int	wq_pool_resize(struct wq_pool *pool, unsigned workers);
  * running jobs go on.  done(arg) runs once no job runs.
  */
 void	wq_pool_drain(struct wq_pool *pool, void (*done)(void *), void *arg);
-/* Sets the cancelled flag of every running job and calls the async
-   handlers' cancel hooks (asyncio's Task.cancel on shutdown). */
+/*
+ * Tells every running job that workqd is stopping by setting its
+ * cancelled flag: a hint, not an order (running jobs still get until
+ * shutdown_timeout).  A handler that gives up early should return
+ * WQ_RETRY: during a drain such a job is handed back at once, uncounted,
+ * instead of waiting out a backoff.  Cancel hooks are for timeouts only.
+ */
 void	wq_pool_cancel(struct wq_pool *pool);
 
 void	wq_pool_stats(const struct wq_pool *pool, struct wq_pool_stats *st);
