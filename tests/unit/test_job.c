@@ -334,9 +334,18 @@ test_free_list(void **state)
 	assert_null(b->stream);
 	assert_string_equal(b->entry_id, "");
 	assert_string_equal(b->plugin, "");
-	/* Every byte before the report, but retry_in_ms and refs, is 0. */
+	/* The entry reads "nothing given" until decoded. */
+	assert_int_equal(b->entry.timeout_ms, -1);
+	assert_int_equal(b->entry.retries, -1);
+	assert_int_equal(b->entry.due_ms, -1);
+	assert_int_equal(b->entry.expires_ms, -1);
+	assert_int_equal(b->entry.attempt, 1);
+	/* Every other byte before the report, but retry_in_ms and refs, is 0. */
 	b->retry_in_ms = 0;
 	b->refs = 0;
+	b->entry.timeout_ms = b->entry.retries = 0;
+	b->entry.due_ms = b->entry.expires_ms = 0;
+	b->entry.attempt = 0;
 	assert_memory_equal(b, zero, zeroed);
 	b->refs = 1;
 	wq_job_unref(b);
