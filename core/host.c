@@ -48,6 +48,12 @@ wq_host_leave(void)
 	cur_plugin = NULL;
 }
 
+static void	host_log(int prio, const char *fmt, ...) WQ_PRINTF(2, 3);
+static int	conf_error(const struct wq_node *node, const char *fmt, ...)
+		    WQ_PRINTF(2, 3);
+static void	job_error(struct wq_job *job, const char *fmt, ...)
+		    WQ_PRINTF(2, 3);
+
 static void
 host_log(int prio, const char *fmt, ...)
 {
@@ -73,6 +79,63 @@ conf_error(const struct wq_node *node, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return wq_node_error(node, "%s", msg);
+}
+
+static const struct wq_node *
+conf_node(const struct wq_node *map, const char *key)
+{
+	if (map == NULL || wq_node_type(map) != WQ_NODE_MAP)
+		return NULL;
+	return wq_node_get(map, key);
+}
+
+static const char *
+kind(const struct wq_node *n)
+{
+	switch (wq_node_type(n)) {
+	case WQ_NODE_MAP:
+		return "a mapping";
+	case WQ_NODE_SEQ:
+		return "a sequence";
+	default:
+		return "a scalar";
+	}
+}
+
+/* conf_strv's sibling for {name: value} mappings, written against yaml.h's
+   public node API. */
+static int
+conf_strmap(const struct wq_node *map, const char *key, const char **names,
+    const char **vals, size_t max, size_t *n)
+{
+	const struct wq_node *v, *item;
+	size_t len;
+
+	if (map == NULL)
+		return 1;
+	if (wq_node_type(map) != WQ_NODE_MAP)
+		return wq_node_error(map, "expected a mapping, got %s",
+		    kind(map));
+	if ((v = wq_node_get(map, key)) == NULL)
+		return 1;
+	if (wq_node_type(v) == WQ_NODE_SCALAR && wq_node_null(v)) {
+		*n = 0;
+		return 0;
+	}
+	if (wq_node_type(v) != WQ_NODE_MAP)
+		return wq_node_error(v, "%s: expected a mapping of strings, "
+		    "got %s", key, kind(v));
+	if ((len = wq_node_len(v)) > max)
+		return wq_node_error(v, "%s: more than %zu entries", key, max);
+	for (size_t i = 0; i < len; i++) {
+		item = wq_node_at(v, i, &names[i]);
+		if (wq_node_type(item) != WQ_NODE_SCALAR)
+			return wq_node_error(item, "%s: %s: expected a string, "
+			    "got %s", key, names[i], kind(item));
+		vals[i] = wq_node_null(item) ? "" : wq_node_scalar(item);
+	}
+	*n = len;
+	return 0;
 }
 
 static const char *
@@ -319,6 +382,8 @@ static const struct wq_host table = {
 	.timer_add = timer_add,
 	.timer_cancel = timer_cancel,
 	.event_base = event_base,
+	.conf_node = conf_node,
+	.conf_strmap = conf_strmap,
 };
 
 const struct wq_host *
