@@ -97,14 +97,15 @@ $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
-# The installation paths compiled into workqd (the default config file and
-# plugin directory) and written into workqd.pc: rebuilt when they change.
+# The installation paths compiled into workqd and workqctl (the default
+# config file and plugin directory) and written into workqd.pc: rebuilt
+# when they change.
 PATHS_STAMP = $(O)/.paths
 PATHS = $(PREFIX) $(PLUGINDIR) $(SYSCONFDIR) $(INCLUDEDIR) $(PKGCONFIGDIR)
 $(PATHS_STAMP): FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(PATHS)' | cmp -s - $@ || echo '$(PATHS)' > $@
-$(O)/daemon/main.o $(O)/core/conf.o: $(PATHS_STAMP)
+$(O)/daemon/main.o $(O)/daemon/ctl.o $(O)/core/conf.o: $(PATHS_STAMP)
 .PHONY: FORCE
 FORCE:
 
@@ -157,7 +158,7 @@ check-integration: all $(TEST_PLUGINS) $(BENCH_BIN)
 check-faults: all $(TEST_PLUGINS) $(BENCH_BIN)
 	@O=$(O) sh tests/run-integration.sh $(sort $(wildcard tests/faults/f_*.sh))
 
-check-systemd: all
+check-systemd: all $(TEST_PLUGINS)
 	@O=$(O) timeout -k 15 600 sh tests/systemd/run.sh
 
 # libFuzzer targets (clang): tests/fuzz/fuzz_NAME.c, seeded from

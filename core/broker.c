@@ -71,7 +71,11 @@ wq_broker_handback(struct wq_broker *b, struct wq_job *job)
 static void
 refuse(void *ctx, struct wq_job *job)
 {
-	wq_broker_settle(ctx, job);
+	struct wq_broker *b = ctx;
+
+	if (b->ops.refused != NULL)
+		b->ops.refused(b->ops.arg, job);
+	wq_broker_settle(b, job);
 }
 
 static void
@@ -268,4 +272,10 @@ wq_broker_stats(const struct wq_broker *b, struct wq_broker_stats *st)
 	st->dead = ss.dead;
 	st->handed_back = ss.handed_back;
 	wq_janitor_stats(b->janitor, &passes, &st->lapses);
+}
+
+struct wq_redis *
+wq_broker_cmd(struct wq_broker *b)
+{
+	return b->cmd;
 }

@@ -20,11 +20,16 @@
 #include "queue.h"
 
 struct wq_broker;
+struct wq_redis;
 
 struct wq_broker_ops {
 	/* Redis is set up so that jobs could be lost: the daemon should
 	   stop with a configuration error.  why is borrowed. */
 	void	(*fatal)(void *arg, const char *why);
+	/* Optional: the fetcher decided job without running it (a dead
+	   letter, a deferral, a hand-back), for the metrics.  job is
+	   borrowed. */
+	void	(*refused)(void *arg, const struct wq_job *job);
 	void	*arg;
 };
 
@@ -65,5 +70,9 @@ void	wq_broker_flush(struct wq_broker *b, void (*done)(void *), void *arg);
 void	wq_broker_leave(struct wq_broker *b);
 
 void	wq_broker_stats(const struct wq_broker *b, struct wq_broker_stats *st);
+
+/* The command connection, for the reporter's few commands of its own
+   (report.h).  Borrowed: valid as long as the broker. */
+struct wq_redis	*wq_broker_cmd(struct wq_broker *b);
 
 #endif /* WQ_BROKER_H */

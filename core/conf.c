@@ -45,7 +45,7 @@ struct field {
 };
 
 static const char *const root_keys[] = {
-	"log", "redis", "consumer", "workers", "prefetch", "executor",
+	"log", "redis", "http", "consumer", "workers", "prefetch", "executor",
 	"shutdown_timeout", "stall_threshold", "heartbeat", "takeover",
 	"plugin_dir", "plugins", "queue_order", "queues", NULL
 };
@@ -54,6 +54,7 @@ static const char *const redis_keys[] = {
 	"address", "user", "password_file", "prefix", "group",
 	"connect_timeout", "command_timeout", NULL
 };
+static const char *const http_keys[] = { "enabled", "listen", NULL };
 static const char *const executor_keys[] = { "threads", "queue", NULL };
 static const char *const queue_keys[] = {
 	"name", "plugin", "timeout", "retries", "concurrency", "weight",
@@ -123,6 +124,9 @@ defaults(struct wq_conf *conf)
 	conf->redis.group = "workqd";
 	conf->redis.connect_timeout_ms = 2000;
 	conf->redis.command_timeout_ms = 5000;
+	conf->http.enabled = 1;
+	conf->http.listen = "127.0.0.1:9187";
+	conf->http.port = 9187;
 	conf->workers = 8;
 	conf->prefetch = 64;
 	conf->exec_threads = 4;
@@ -274,11 +278,15 @@ load_log(struct wq_conf *conf, const struct wq_node *root)
 	return 0;
 }
 
-/* HOST:PORT, or [V6ADDR]:PORT: the host copied, the port checked. */
+/*
+ * s as HOST:PORT, or [V6ADDR]:PORT: the host copied into *hostp, the port
+ * checked against min..65535.  key and expect name the setting in errors.
+ */
 static int
-host_port(const struct wq_node *v, struct wq_conf_redis *r)
+host_port(const struct wq_node *v, const char *key, const char *expect,
+    const char *s, int min, const char **hostp, int *portp)
 {
-	const char *s = r->address, *colon, *host = s, *end;
+	const char *colon, *host = s, *end;
 	char *copy, buf[SHOW_BYTES];
 	long port = 0;
 
@@ -291,8 +299,8 @@ host_port(const struct wq_node *v, struct wq_conf_redis *r)
 		if ((colon = strrchr(s, ':')) == NULL)
 			goto bad;
 		if (memchr(s, ':', (size_t)(colon - s)) != NULL)
-			return wq_node_error(v, "address: an IPv6 address "
-			    "goes in brackets, as in [::1]:6379");
+			return wq_node_error(v, "%s: an IPv6 address goes in "
+			    "brackets, as in [::1]:%s", key, colon + 1);
 		end = colon;
 	}
 	for (const char *p = colon + 1; *p >= '0' && *p <= '9' && port < 65536;
@@ -301,21 +309,21 @@ host_port(const struct wq_node *v, struct wq_conf_redis *r)
 	if (end == host || colon[1] == '\0' ||
 	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
 		goto bad;
-	if (port < 1 || port > 65535)
-		return wq_node_error(v, "address: port %s is out of range "
-		    "(1..65535)", colon + 1);
+	if (port < min || port > 65535)
+		return wq_node_error(v, "%s: port %s is out of range "
+		    "(%d..65535)", key, colon + 1, min);
 	if ((copy = strndup(host, (size_t)(end - host))) == NULL)
 		return -1;
 	if (!clean(copy, *s == '[' ? "/[]" : "/[]:")) {
 		free(copy);
 		goto bad;
 	}
-	r->host = copy;
-	r->port = (int)port;
+	*hostp = copy;
+	*portp = (int)port;
 	return 0;
 bad:
-	return wq_node_error(v, "address: expected unix:/PATH or HOST:PORT, "
-	    "got '%s'", show(s, buf));
+	return wq_node_error(v, "%s: expected %s, got '%s'", key, expect,
+	    show(s, buf));
 }
 
 static int
@@ -329,7 +337,8 @@ address(const struct wq_node *sec, struct wq_conf_redis *r)
 		return rc < 0 ? -1 : 0;
 	if (strncmp(r->address, "unix:", 5) != 0) {
 		r->unix_path = NULL;
-		return host_port(v, r);
+		return host_port(v, "address", "unix:/PATH or HOST:PORT",
+		    r->address, 1, &r->host, &r->port);
 	}
 	path = r->address + 5;
 	if (path[0] != '/')
@@ -386,6 +395,31 @@ load_redis(struct wq_conf *conf, const struct wq_node *root)
 	    key_part(sec, "group", &r->group) < 0)
 		return -1;
 	return load_fields(sec, redis_fields, r);
+}
+
+/* http: a mapping, or a plain boolean as a shorthand (http: off). */
+static int
+load_http(struct wq_conf *conf, const struct wq_node *root)
+{
+	struct wq_conf_http *h = &conf->http;
+	const struct wq_node *v = wq_node_get(root, "http"), *sec;
+	int r = 1;
+
+	if (v != NULL && wq_node_type(v) == WQ_NODE_SCALAR &&
+	    !wq_node_null(v)) {
+		if (wq_node_bool(root, "http", &h->enabled) < 0)
+			return -1;
+	} else if (section(root, "http", http_keys, &sec) < 0 ||
+	    wq_node_bool(sec, "enabled", &h->enabled) < 0 ||
+	    (r = wq_node_str(sec, "listen", &h->listen)) < 0)
+		return -1;
+	else if (r == 0 && host_port(wq_node_get(sec, "listen"), "listen",
+	    "HOST:PORT", h->listen, 0, &h->host, &h->port) < 0)
+		return -1;
+	/* The default's host is copied too: wq_conf_free frees it. */
+	if (h->host == NULL && (h->host = strdup("127.0.0.1")) == NULL)
+		return -1;
+	return 0;
 }
 
 static int
@@ -582,6 +616,7 @@ load_all(struct wq_conf *conf)
 	if (wq_node_keys(root, root_keys) < 0 ||
 	    load_log(conf, root) < 0 ||
 	    load_redis(conf, root) < 0 ||
+	    load_http(conf, root) < 0 ||
 	    load_daemon(conf, root) < 0 ||
 	    load_plugins(conf, root) < 0 ||
 	    load_queues(conf, root) < 0)
@@ -651,6 +686,7 @@ wq_conf_free(struct wq_conf *conf)
 	if (conf == NULL)
 		return;
 	free((char *)conf->redis.host);
+	free((char *)conf->http.host);
 	free(conf->queues);
 	free(conf->plugins);
 	wq_yaml_free(conf->doc);

@@ -61,6 +61,14 @@ struct wq_conf_redis {
 	int64_t		 command_timeout_ms;
 };
 
+/* The HTTP endpoint (/metrics, /healthz). */
+struct wq_conf_http {
+	int		 enabled;
+	const char	*listen;	/* as written: HOST:PORT */
+	const char	*host;		/* the host part, without brackets */
+	int		 port;		/* 0: any free port (it is logged) */
+};
+
 struct wq_conf {
 	struct wq_yaml		*doc;		/* owns every string below */
 	const char		*path;
@@ -69,6 +77,7 @@ struct wq_conf {
 	enum wq_log_format	 log_format;
 
 	struct wq_conf_redis	 redis;
+	struct wq_conf_http	 http;
 	const char		*consumer;	/* NULL: <hostname>:<instance> */
 
 	unsigned		 workers;

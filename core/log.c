@@ -4,7 +4,10 @@
  * DESIGN: the level and format are atomics so that a reload can change them
  * while executor threads log.  A line is formatted into a stack buffer and
  * written with a single write(2); lines longer than the buffer are cut and
- * marked with "...", never split.
+ * marked with "...", never split.  Messages may carry bytes from outside
+ * (a plugin's error text, a command's output): in JSON, control
+ * characters are escaped and bytes that are not UTF-8 become U+FFFD, so
+ * every line stays valid JSON for whatever reads it.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -54,25 +57,61 @@ wq_log_parse_level(const char *name)
 	return -1;
 }
 
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no
+   overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
 /* Appends s to buf as the inside of a JSON string. */
 static size_t
 json_escape(char *buf, size_t len, size_t size, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
 
-	for (; *s != '\0' && len + 7 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
+	while (*p != '\0' && len + 7 < size) {
+		if (*p == '"' || *p == '\\') {
 			buf[len++] = '\\';
-			buf[len++] = (char)c;
-		} else if (c < 0x20) {
+			buf[len++] = (char)*p++;
+		} else if (*p < 0x20 || *p == 0x7f) {
 			memcpy(buf + len, "\\u00", 4);
-			buf[len + 4] = hex[c >> 4];
-			buf[len + 5] = hex[c & 15];
+			buf[len + 4] = hex[*p >> 4];
+			buf[len + 5] = hex[*p & 15];
 			len += 6;
-		} else
-			buf[len++] = (char)c;
+			p++;
+		} else if (*p < 0x80)
+			buf[len++] = (char)*p++;
+		else if ((n = utf8_len(p)) > 0) {
+			memcpy(buf + len, p, n);
+			len += n;
+			p += n;
+		} else {
+			memcpy(buf + len, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			len += 3;
+			p++;
+		}
 	}
 	return len;
 }

@@ -59,6 +59,8 @@ struct wq_module {
 	void			*state;
 	int			 inited;
 	unsigned		 refs;
+	void			(*closed)(void *);
+	void			*closed_arg;
 	char			 why[256];	/* the reason of a refusal */
 };
 
@@ -332,12 +334,24 @@ wq_module_ref(struct wq_module *m)
 void
 wq_module_unref(struct wq_module *m)
 {
+	void (*closed)(void *) = m->closed;
+	void *arg = m->closed_arg;
+
 	assert(m->refs > 0);
 	if (--m->refs > 0)
 		return;
 	if (m->inited && m->desc.fini != NULL)
 		m->desc.fini(m->state);
 	destroy(m);
+	if (closed != NULL)
+		closed(arg);
+}
+
+void
+wq_module_on_close(struct wq_module *m, void (*fn)(void *), void *arg)
+{
+	m->closed = fn;
+	m->closed_arg = arg;
 }
 
 /* The name the module was opened as (the registry's key and the name jobs

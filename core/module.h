@@ -42,6 +42,11 @@ int	wq_module_init(struct wq_module *m, const struct wq_host *host,
 void	wq_module_ref(struct wq_module *m);
 /* Drops a reference; the last one runs fini (if init ran) and dlcloses. */
 void	wq_module_unref(struct wq_module *m);
+/* Sets the one hook run after the last reference is gone: fini has run
+   and the object is closed, so what the plugin borrowed (its config
+   subtree) may go.  fn(arg) must not touch m. */
+void	wq_module_on_close(struct wq_module *m, void (*fn)(void *),
+	    void *arg);
 
 const char		*wq_module_name(const struct wq_module *m);
 const char		*wq_module_path(const struct wq_module *m);

@@ -10,7 +10,15 @@
  * the config document; that error is the most precise one there is, so it
  * is returned as it stands.  Every other error is placed at the plugin's
  * key.  The registry's reference to a module is the one wq_module_open
- * gave; jobs take their own.  Loop thread only.
+ * gave; jobs take their own.
+ *
+ * A reload swaps in a new registry and retires the old one.  Its modules
+ * live on until their last job; each one's close hook counts it down, and
+ * the registry itself (a few bytes) lives until the count reaches zero,
+ * so that it can tell its owner when the config its plugins borrowed from
+ * may be freed: not before (a plugin may read its config until fini), and
+ * not never (a daemon reloaded every minute for a year must not keep a
+ * config per reload).  Loop thread only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +31,11 @@
 struct wq_registry {
 	struct wq_module	**mods;
 	size_t			  n;
+	size_t			  open;		/* modules not yet closed */
+	int			  retired;
+	int			  dropping;	/* inside retire's loop */
+	void			(*gone)(void *);
+	void			 *gone_arg;
 };
 
 /* Places why at the plugin's key: "file:line:column: plugin 'x': why". */
@@ -86,6 +99,28 @@ prepare(struct wq_module *m, const struct wq_conf *conf,
 	return 1;
 }
 
+static void
+release(struct wq_registry *reg)
+{
+	if (reg->gone != NULL)
+		reg->gone(reg->gone_arg);
+	free(reg);
+}
+
+/* A module of reg was finalized and closed. */
+static void
+closed(void *arg)
+{
+	struct wq_registry *reg = arg;
+
+	if (--reg->open == 0 && reg->retired && !reg->dropping) {
+		if (reg->gone != NULL)
+			wq_log(WQ_LOG_INFO, "plugin: the last job on the "
+			    "previous plugins ended; they are unloaded");
+		release(reg);
+	}
+}
+
 static int
 load_one(struct wq_registry *reg, const struct wq_conf *conf,
     const struct wq_conf_plugin *p, const struct wq_host *host,
@@ -101,6 +136,8 @@ load_one(struct wq_registry *reg, const struct wq_conf *conf,
 		return -1;
 	}
 	reg->mods[reg->n++] = m;
+	reg->open++;
+	wq_module_on_close(m, closed, reg);
 	if ((other = namesake(reg, m)) != NULL) {
 		snprintf(why, sizeof(why), "%s: duplicate plugin name '%s' "
 		    "(also declared by %s)", wq_module_path(m),
@@ -151,15 +188,28 @@ wq_registry_load(const struct wq_conf *conf, const struct wq_host *host,
 }
 
 void
-wq_registry_free(struct wq_registry *reg)
+wq_registry_retire(struct wq_registry *reg, void (*gone)(void *), void *arg)
 {
 	if (reg == NULL)
 		return;
+	reg->retired = 1;
+	reg->gone = gone;
+	reg->gone_arg = arg;
+	reg->dropping = 1;
 	/* Last loaded, first dropped: the reverse of the load order. */
 	while (reg->n > 0)
 		wq_module_unref(reg->mods[--reg->n]);
+	reg->dropping = 0;
 	free(reg->mods);
-	free(reg);
+	reg->mods = NULL;
+	if (reg->open == 0)
+		release(reg);
+}
+
+void
+wq_registry_free(struct wq_registry *reg)
+{
+	wq_registry_retire(reg, NULL, NULL);
 }
 
 struct wq_module *

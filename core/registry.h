@@ -27,6 +27,15 @@ struct wq_registry	*wq_registry_load(const struct wq_conf *conf,
 			    char *err, size_t errlen);
 /* Drops the registry's reference to each module. */
 void			 wq_registry_free(struct wq_registry *reg);
+/*
+ * Hot swap: drops the registry's references like wq_registry_free, then
+ * calls gone(arg) once every module of reg is finalized and closed: at
+ * once if no job holds one, else after the last such job.  The config the
+ * registry was loaded from must live until then (plugins borrow their
+ * config subtree until fini).
+ */
+void			 wq_registry_retire(struct wq_registry *reg,
+			    void (*gone)(void *), void *arg);
 
 /* The module loaded as name (borrowed: wq_module_ref it to keep it). */
 struct wq_module	*wq_registry_get(const struct wq_registry *reg,

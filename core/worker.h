@@ -67,11 +67,11 @@ int	wq_pool_resize(struct wq_pool *pool, unsigned workers);
  */
 void	wq_pool_drain(struct wq_pool *pool, void (*done)(void *), void *arg);
 /*
- * Tells every running job that workqd is stopping by setting its
- * cancelled flag: a hint, not an order (running jobs still get until
- * shutdown_timeout).  A handler that gives up early should return
- * WQ_RETRY: during a drain such a job is handed back at once, uncounted,
- * instead of waiting out a backoff.  Cancel hooks are for timeouts only.
+ * Asks every running job to stop by setting its cancelled flag (the daemon
+ * does it when shutdown_timeout runs out).  A handler that gives up should
+ * return WQ_RETRY: during a drain such a job is handed back at once,
+ * uncounted, instead of waiting out a backoff.  Cancel hooks are for
+ * timeouts only.
  */
 void	wq_pool_cancel(struct wq_pool *pool);
 

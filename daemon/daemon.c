@@ -18,6 +18,7 @@
 #include "job.h"
 #include "log.h"
 #include "module.h"
+#include "observe.h"
 #include "sdnotify.h"
 #include "wqd.h"
 
@@ -27,12 +28,10 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct wqd *d = arg;
 
 	(void)what;
-	if (sig == SIGHUP) {
-		wq_log(WQ_LOG_NOTICE, "workqd: SIGHUP: reloading is not "
-		    "supported yet; restart to apply changes");
-		return;
-	}
-	wqd_stop(d, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	if (sig == SIGHUP)
+		wqd_reload(d);
+	else
+		wqd_stop(d, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 static void
@@ -121,6 +120,7 @@ teardown(struct wqd *d)
 	free_event(d->sig_hup);
 	wqd_status_stop(d);
 	free_event(d->deadline_ev);
+	wqd_observe_stop(d);
 	wq_broker_free(d->broker);
 	wq_pool_free(d->pool);
 	if (d->local != NULL)
@@ -128,6 +128,7 @@ teardown(struct wqd *d)
 	wq_registry_free(d->reg);
 	wq_exec_free(d->exec);
 	wq_loop_free(d->loop);
+	wqd_reload_fini(d);
 	wq_conf_free(d->conf);
 	wq_job_cache_free();
 }
@@ -136,8 +137,9 @@ static int
 build(struct wqd *d)
 {
 	struct wq_pool_ops pops = { .resolve = resolve_cb,
-	    .settle = settle_cb, .ctx = d };
-	struct wq_broker_ops bops = { .fatal = fatal_cb, .arg = d };
+	    .settle = settle_cb, .ended = wqd_observe_ended, .ctx = d };
+	struct wq_broker_ops bops = { .fatal = fatal_cb,
+	    .refused = wqd_observe_refused, .arg = d };
 	char err[1024];
 
 	if ((d->loop = wq_loop_new()) == NULL ||
@@ -152,6 +154,7 @@ build(struct wqd *d)
 		wq_log(WQ_LOG_ERR, "%s", err);
 		return WQD_EXIT_CONFIG;
 	}
+	d->broker_conf = d->boot_conf = d->conf;
 	if ((d->local = wq_queue_new(d->loop, (int)d->conf->prefetch)) ==
 	    NULL ||
 	    (d->broker = wq_broker_new(d->loop, d->conf, d->consumer,
@@ -162,6 +165,9 @@ build(struct wqd *d)
 		return WQD_EXIT_SOFTWARE;
 	}
 	wq_loop_set_stall(d->loop, d->conf->stall_ms);
+	/* observe.c: metrics, /metrics and /healthz, reports to Redis. */
+	if (wqd_observe_start(d) < 0)
+		return WQD_EXIT_SOFTWARE;
 	return WQD_EXIT_OK;
 }
 
@@ -194,9 +200,13 @@ load(const char *path)
 int
 wqd_run(const struct wqd_options *opt)
 {
-	struct wqd d = { .opt = opt, .exit_code = WQD_EXIT_OK };
+	/* Static: when handlers still run at exit, teardown leaves the parts
+	   to them, and they must stay reachable (for leak checkers too). */
+	static struct wqd d;
 	int rc;
 
+	d = (struct wqd){ .opt = opt, .exit_code = WQD_EXIT_OK };
+	LIST_INIT(&d.retired);
 	if ((d.conf = load(opt->config)) == NULL)
 		return WQD_EXIT_CONFIG;
 	wq_log_set_level(d.conf->log_level);

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config libhiredis-dev libevent-dev libyaml-dev
 libcmocka-dev redis-server redis-tools clang valgrind socat python3
-python3-prometheus-client systemd systemd-container procps"
+python3-prometheus-client systemd systemd-container procps man-db"
 
 missing=""
 for p in $PKGS; do

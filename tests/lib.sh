@@ -88,12 +88,14 @@ redis_stop() {
 	wait "$REDIS_PID" 2>/dev/null || true
 }
 
-# config FILE [sed expressions...]: the sample config, pointed at this test.
+# config FILE [sed expressions...]: the sample config, pointed at this test
+# (its metrics endpoint on a free port, so tests never compete for one).
 config() {
 	file=$1
 	shift
 	sed -e "s|@PLUGINDIR@|$PLUGIN_DIR|" \
 	    -e "s|unix:/run/redis/redis-server.sock|unix:$SOCK|" \
+	    -e "s|listen: 127.0.0.1:9187 |listen: 127.0.0.1:0 |" \
 	    "$@" "$TOP/etc/workqd.yaml" > "$file"
 }
 
@@ -156,6 +158,8 @@ log:
   level: ${LOG_LEVEL:-info}
 redis:
   address: unix:$SOCK
+http:
+  listen: 127.0.0.1:0
 plugin_dir: $T/plugins
 HEAD
 		cat

@@ -110,6 +110,10 @@ assert_defaults(const struct wq_conf *c)
 	assert_string_equal(c->redis.group, "workqd");
 	assert_int_equal(c->redis.connect_timeout_ms, 2000);
 	assert_int_equal(c->redis.command_timeout_ms, 5000);
+	assert_true(c->http.enabled);
+	assert_string_equal(c->http.listen, "127.0.0.1:9187");
+	assert_string_equal(c->http.host, "127.0.0.1");
+	assert_int_equal(c->http.port, 9187);
 	assert_null(c->consumer);
 	assert_int_equal(c->workers, 8);
 	assert_int_equal(c->prefetch, 64);
@@ -435,6 +439,57 @@ test_addresses(void **state)
 }
 
 static void
+test_http(void **state)
+{
+	static const struct {
+		const char	*text;
+		int		 enabled;
+		const char	*host;
+		int		 port;
+	} ok[] = {
+		{ "http: {listen: '0.0.0.0:80'}", 1, "0.0.0.0", 80 },
+		{ "http: {listen: 'localhost:0'}", 1, "localhost", 0 },
+		{ "http: {listen: '[::1]:9187', enabled: yes}", 1, "::1", 9187 },
+		{ "http: {enabled: false}", 0, "127.0.0.1", 9187 },
+		{ "http: {enabled: off, listen: '10.0.0.1:1'}", 0, "10.0.0.1",
+		    1 },
+		{ "http: off", 0, "127.0.0.1", 9187 },
+		{ "http: on", 1, "127.0.0.1", 9187 },
+		{ "http:", 1, "127.0.0.1", 9187 },
+		{ "http: {}", 1, "127.0.0.1", 9187 },
+	};
+	static const struct bad bad[] = {
+		{ "http: {listen: localhost}\n", "t.yaml:1:16: listen: "
+		    "expected HOST:PORT, got 'localhost'" },
+		{ "http: {listen: 'unix:/tmp/m.sock'}\n", "t.yaml:1:16: "
+		    "listen: expected HOST:PORT, got 'unix:/tmp/m.sock'" },
+		{ "http: {listen: 'h:65536'}\n", "t.yaml:1:16: listen: port "
+		    "65536 is out of range (0..65535)" },
+		{ "http: {listen: '::1:80'}\n", "t.yaml:1:16: listen: an "
+		    "IPv6 address goes in brackets, as in [::1]:80" },
+		{ "http: {listen: 9187}\n", "t.yaml:1:16: listen: expected "
+		    "HOST:PORT, got '9187'" },
+		{ "http: {enabled: maybe}\n", "t.yaml:1:17: enabled: expected "
+		    "a boolean (true or false), got 'maybe'" },
+		{ "http: {port: 9187}\n", "t.yaml:1:8: unknown key 'port'" },
+		{ "http: [a]\n", "t.yaml:1:7: http: expected a mapping" },
+		{ "http: 9187\n", "t.yaml:1:7: http: expected a boolean (true "
+		    "or false), got '9187'" },
+	};
+	struct wq_conf *conf;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		conf = load(ok[i].text);
+		assert_int_equal(conf->http.enabled, ok[i].enabled);
+		assert_string_equal(conf->http.host, ok[i].host);
+		assert_int_equal(conf->http.port, ok[i].port);
+		wq_conf_free(conf);
+	}
+	REFUSE(bad);
+}
+
+static void
 test_unknown_keys(void **state)
 {
 	static const struct bad bad[] = {
@@ -727,6 +782,7 @@ main(void)
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_http),
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_ranges),

@@ -838,6 +838,142 @@ test_registry_init_fails(void **state)
 	wq_yaml_free(cf.conf.doc);
 }
 
+/* The gone callback of a retired registry: records the order of events. */
+static int gone_calls;
+static int gone_at_log;
+
+static void
+gone_cb(void *arg)
+{
+	struct conf_fixture *cf = arg;
+
+	gone_calls++;
+	gone_at_log = nlog;
+	/* What the old plugins borrowed may go now (ASan would see a plugin
+	   that read it later). */
+	wq_yaml_free(cf->conf.doc);
+	cf->conf.doc = NULL;
+}
+
+/* A retired registry with no job on its modules lets its config go at
+   once, after fini. */
+static void
+test_registry_retire_idle(void **state)
+{
+	struct env *env = *state;
+	struct conf_fixture cf;
+	struct wq_registry *reg;
+
+	install(env, "good_async", "good_async", 0644);
+	install(env, "good_blocking", "good_blocking", 0644);
+	conf_make(&cf, env, "plugins:\n  good_async: {}\n  good_blocking: {}\n");
+	reg = wq_registry_load(&cf.conf, &host, 0, env->err,
+	    sizeof(env->err));
+	assert_non_null(reg);
+	gone_calls = 0;
+	wq_registry_retire(reg, gone_cb, &cf);
+	assert_int_equal(gone_calls, 1);
+	assert_int_equal(logged("good_async: fini"), 1);
+	assert_true(log_index("good_async: fini") < gone_at_log);
+	assert_null(cf.conf.doc);
+}
+
+/*
+ * Hot swap: the plugin file is replaced (a new inode, as install(1) and
+ * mv do it) and a new registry is loaded from a new config while a job
+ * still runs on the old module.  New lookups get the new object; the old
+ * one is finalized after its job, and only then may its config go.
+ */
+static void
+test_registry_hot_swap(void **state)
+{
+	struct env *env = *state;
+	struct conf_fixture old, cur;
+	struct wq_registry *reg, *next;
+	struct wq_module *job_mod, *m;
+	char path[PATH_MAX];
+
+	install(env, "good_async", "p", 0644);
+	conf_make(&old, env, "plugins:\n  p: {}\n");
+	reg = wq_registry_load(&old.conf, &host, 0, env->err,
+	    sizeof(env->err));
+	assert_non_null(reg);
+	job_mod = wq_registry_get(reg, "p");
+	wq_module_ref(job_mod);			/* a job runs on it */
+
+	path_of(env, "p", path, sizeof(path));
+	assert_int_equal(unlink(path), 0);
+	install(env, "good_blocking", "p", 0644);
+	conf_make(&cur, env, "plugins:\n  p: {}\n");
+	next = wq_registry_load(&cur.conf, &host, 0, env->err,
+	    sizeof(env->err));
+	assert_non_null(next);
+	gone_calls = 0;
+	wq_registry_retire(reg, gone_cb, &old);
+
+	m = wq_registry_get(next, "p");
+	assert_ptr_not_equal(m, job_mod);
+	assert_false(wq_module_async(m));
+	assert_string_equal(wq_module_desc(m)->name, "good_blocking");
+	/* The old object is still mapped and its config still there. */
+	assert_true(wq_module_async(job_mod));
+	assert_int_equal(wq_module_desc(job_mod)->start(NULL, NULL), WQ_DONE);
+	assert_int_equal(logged("good_async: fini"), 0);
+	assert_int_equal(gone_calls, 0);
+	assert_non_null(old.conf.doc);
+
+	wq_module_unref(job_mod);		/* the job ends */
+	assert_int_equal(logged("good_async: fini"), 1);
+	assert_int_equal(gone_calls, 1);
+	assert_true(log_index("good_async: fini") < gone_at_log);
+	assert_int_equal(logged("good_blocking: fini"), 0);
+
+	wq_registry_free(next);
+	assert_int_equal(gone_calls, 1);
+	wq_yaml_free(cur.conf.doc);
+}
+
+static void
+count_cb(void *arg)
+{
+	(void)arg;
+	gone_calls++;
+}
+
+/* The same unchanged file in two registries (a reload that changed only
+   the plugin's config): one object, two instances, each finalized on its
+   own. */
+static void
+test_registry_retire_twice_loaded(void **state)
+{
+	struct env *env = *state;
+	struct conf_fixture cf;
+	struct wq_registry *a, *b;
+	struct wq_module *ma;
+
+	install(env, "good_async", "good_async", 0644);
+	conf_make(&cf, env, "plugins:\n  good_async: {}\n");
+	a = wq_registry_load(&cf.conf, &host, 0, env->err, sizeof(env->err));
+	b = wq_registry_load(&cf.conf, &host, 0, env->err, sizeof(env->err));
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(logged("good_async: init"), 2);
+	ma = wq_registry_get(a, "good_async");
+	wq_module_ref(ma);
+	gone_calls = 0;
+	wq_registry_retire(a, count_cb, NULL);
+	assert_int_equal(gone_calls, 0);
+	wq_module_unref(ma);
+	assert_int_equal(gone_calls, 1);
+	assert_int_equal(logged("good_async: fini"), 1);
+	/* b's instance still works on the shared object. */
+	assert_int_equal(wq_module_desc(wq_registry_get(b, "good_async"))->
+	    start(NULL, NULL), WQ_DONE);
+	wq_registry_free(b);
+	assert_int_equal(logged("good_async: fini"), 2);
+	wq_yaml_free(cf.conf.doc);
+}
+
 int
 main(void)
 {
@@ -871,6 +1007,9 @@ main(void)
 		T(test_registry_open_error),
 		T(test_registry_conf_refused),
 		T(test_registry_init_fails),
+		T(test_registry_retire_idle),
+		T(test_registry_hot_swap),
+		T(test_registry_retire_twice_loaded),
 #undef T
 	};
 

@@ -165,7 +165,9 @@ struct wq_host {
 	/* Nonzero once the job timed out, or workqd is stopping and will
 	   not wait for it any longer: finish now.  Blocking handlers should
 	   poll it (every 50 ms or so: it is an atomic read); workqd cannot
-	   interrupt a running run(). */
+	   interrupt a running run().  A handler that gives up because of a
+	   stop should return WQ_RETRY: the job is then handed back at once
+	   for another daemon, without counting an attempt. */
 	int		 (*job_cancelled)(const struct wq_job *job);
 
 	/*
