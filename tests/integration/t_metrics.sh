@@ -93,7 +93,7 @@ port_of() {
 }
 
 redis_start
-config "$T/w.yaml" -e 's|listen: 127.0.0.1:9187|listen: 127.0.0.1:0|' \
+config "$T/w.yaml" \
     -e 's|^heartbeat: 2s|heartbeat: 250ms|' -e 's|^consumer: ""|consumer: m1|'
 workqd_start "$T/w.yaml"
 M1_PID=$WQ_PID
@@ -196,7 +196,7 @@ prom 'v("workqd_redis_up") == 1 and v("workqd_redis_reconnects_total") >= 2' sho
 
 # A second daemon whose port is taken runs on without the endpoint; a
 # third with `enabled: false` opens none.  Both still work jobs.
-config "$T/taken.yaml" -e "s|listen: 127.0.0.1:9187|listen: 127.0.0.1:$PORT|" \
+config "$T/taken.yaml" -e "s|listen: 127.0.0.1:0 |listen: 127.0.0.1:$PORT |" \
     -e 's|^consumer: ""|consumer: m2|'
 workqd_start "$T/taken.yaml" "$T/taken.log"
 TAKEN_PID=$WQ_PID

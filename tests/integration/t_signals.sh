@@ -6,7 +6,8 @@
 #     job_cancelled, run to their end; exit 0, nothing left pending.
 #     systemd hears STOPPING=1 and, once a second while draining,
 #     EXTEND_TIMEOUT_USEC= aiming at one fixed end: shutdown_timeout plus
-#     a few seconds after the stop began, never further.  A
+#     the cancel and flush graces and a margin (7 s) after the stop
+#     began, never further.  A
 #     second daemon takes the handed-back jobs over at once (not after
 #     `takeover`), as their first delivery (count 1), and SIGINT stops it
 #     the same way.
@@ -104,11 +105,11 @@ held_is a 0 || fail "a still holds $(held a) entries"
 grep -q '^STOPPING=1|EXTEND_TIMEOUT_USEC=[0-9]*|STATUS=stopping' "$T/notify.txt" ||
     fail "no STOPPING=1 with EXTEND_TIMEOUT_USEC="
 # Each extension ends at the same moment: value + time sent is constant,
-# and that end is shutdown_timeout (30 s) plus at most 5 s after SIGTERM.
+# and that end is shutdown_timeout (30 s) plus at most 7 s after SIGTERM.
 sed -n 's/.*EXTEND_TIMEOUT_USEC=\([0-9]*\).*/\1/p' "$T/notify.txt" > "$T/extend.txt"
 [ "$(wc -l < "$T/extend.txt")" -ge 2 ] || fail "EXTEND_TIMEOUT_USEC= was not renewed while draining"
 awk 'NR == 1 { first = $1 } { last = $1 }
-    END { exit !(first > 30000000 && first <= 35000000 && last < first &&
+    END { exit !(first > 30000000 && first <= 37000000 && last < first &&
         last >= first - 4000000) }' "$T/extend.txt" ||
     fail "EXTEND_TIMEOUT_USEC= values: $(tr '\n' ' ' < "$T/extend.txt")"
 say "SIGTERM: 6 handed back at once (count 0), 2 running finished, exit 0 after $((t1 - t0)) ms"
@@ -141,7 +142,8 @@ kill -TERM "$C"
 wait_exit "$C"
 t1=$(now_ms)
 [ "$STATUS" -eq 0 ] || fail "deadline: exit status $STATUS"
-[ $((t1 - t0)) -lt 2500 ] || fail "deadline: exited after $((t1 - t0)) ms"
+# 500 ms, then the 2 s for cancelled jobs to return (this one ignores it).
+[ $((t1 - t0)) -lt 4500 ] || fail "deadline: exited after $((t1 - t0)) ms"
 logged "$T/c.log" 'shutdown_timeout reached with 1 job(s) running' ||
     fail "deadline: not logged"
 held_is c 1 || fail "deadline: c holds $(held c) entries, not the running one"
