@@ -25,6 +25,14 @@ wq_clock_mono_us(void)
 	return wq_clock_ns(CLOCK_MONOTONIC) / 1000;
 }
 
+/* Monotonic microseconds at the kernel tick's resolution (1 to 4 ms):
+   a few ns to read, for measuring what is counted in tens of ms. */
+static inline int64_t
+wq_clock_coarse_us(void)
+{
+	return wq_clock_ns(CLOCK_MONOTONIC_COARSE) / 1000;
+}
+
 /* Monotonic milliseconds.  Any thread. */
 static inline int64_t
 wq_clock_mono_ms(void)

@@ -86,8 +86,8 @@ struct wq_job {
 	/* Running. */
 	struct wq_module	*module;
 	int64_t			 fetched_us;	/* monotonic */
-	int64_t			 started_us;
-	int64_t			 deadline_ms;	/* Unix ms */
+	int64_t			 started_us;	/* monotonic */
+	int64_t			 timeout_ms;	/* the timeout applied */
 	atomic_int		 cancelled;
 	atomic_int		 completed;	/* complete() called */
 	int			 timed_out;

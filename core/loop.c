@@ -17,6 +17,9 @@
  * The stall detector times the plugin callbacks bracketed by
  * wq_loop_enter/leave, and a lag timer catches stalls anywhere else: it
  * fires every threshold/2 and complains when it fires a threshold late.
+ * It reads the coarse monotonic clock: stalls are counted in tens of
+ * milliseconds, and every plugin call is timed, so the cheap clock keeps
+ * the hot path lean.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -248,7 +251,7 @@ static void
 lag_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct wq_loop *loop = arg;
-	int64_t now = wq_clock_mono_us();
+	int64_t now = wq_clock_coarse_us();
 	int64_t late_ms = (now - loop->lag_last_us) / 1000 - loop->stall_ms / 2;
 
 	(void)fd;
@@ -275,7 +278,7 @@ wq_loop_set_stall(struct wq_loop *loop, int64_t threshold_ms)
 	loop->lag_ev = event_new(loop->base, -1, EV_PERSIST, lag_cb, loop);
 	if (loop->lag_ev == NULL || event_add(loop->lag_ev, &tv) < 0)
 		wq_log(WQ_LOG_ERR, "loop: cannot arm the stall detector");
-	loop->lag_last_us = wq_clock_mono_us();
+	loop->lag_last_us = wq_clock_coarse_us();
 }
 
 void
@@ -283,13 +286,13 @@ wq_loop_enter(struct wq_loop *loop, const char *plugin, const char *job)
 {
 	loop->cur_plugin = plugin;
 	loop->cur_job = job;
-	loop->cur_start_us = wq_clock_mono_us();
+	loop->cur_start_us = wq_clock_coarse_us();
 }
 
 void
 wq_loop_leave(struct wq_loop *loop)
 {
-	int64_t now = wq_clock_mono_us();
+	int64_t now = wq_clock_coarse_us();
 	int64_t ms = (now - loop->cur_start_us) / 1000;
 
 	if (loop->stall_ms > 0 && ms >= loop->stall_ms)

@@ -167,8 +167,9 @@ finish(struct worker *w, int decided)
 		wq_sem_release(job->sem);
 		w->sem_held = 0;
 	}
-	if (!decided)
-		wq_job_verdict(job, wq_clock_wall_ms(), rnd(pool));
+	if (!decided)	/* only a retry needs the time */
+		wq_job_verdict(job, job->result == WQ_DONE ? 0 :
+		    wq_clock_wall_ms(), rnd(pool));
 	/* A handler that gave up because workqd is stopping (it saw the
 	   cancelled flag and asked for a retry) is handed back at once,
 	   without counting an attempt, for another daemon to run. */
@@ -316,20 +317,19 @@ dispatch(struct worker *w)
 	enum wq_outcome out;
 
 	w->state = W_RUNNING;
-	w->timeout_ms = job_timeout(job);
+	job->timeout_ms = w->timeout_ms = job_timeout(job);
 	tv.tv_sec = w->timeout_ms / 1000;
 	tv.tv_usec = (w->timeout_ms % 1000) * 1000;
 	job->started_us = wq_clock_mono_us();
-	job->deadline_ms = wq_clock_wall_ms() + w->timeout_ms;
 	job->refs++;			/* the handler's reference */
 	w->pool->started++;
-	evtimer_add(w->timer, &tv);
 	if (!job_async(job)) {
 		job->task.fn = exec_run;
 		job->task.done = exec_done;
-		if (wq_exec_submit(w->pool->exec, &job->task) == 0)
+		if (wq_exec_submit(w->pool->exec, &job->task) == 0) {
+			evtimer_add(w->timer, &tv);
 			return 1;
-		evtimer_del(w->timer);
+		}
 		job->result = WQ_RETRY;
 		wq_job_fault(job, "executor queue full");
 		handler_release(job);
@@ -340,16 +340,19 @@ dispatch(struct worker *w)
 	wq_host_enter(job->plugin, job);
 	out = desc->start(wq_module_state(job->module), job);
 	wq_host_leave();
-	if (out == WQ_PENDING)
+	if (out == WQ_PENDING) {
+		/* Armed only now: most async handlers answer at once. */
+		evtimer_add(w->timer, &tv);
 		return 1;
+	}
 	if (atomic_exchange(&job->completed, 1) != 0) {
 		/* complete() was called and start() returned a final outcome
 		   too: the queued completion will finish the job. */
 		wq_log(WQ_LOG_ERR, "%s: job %s: start() returned an outcome "
 		    "after calling complete()", job->plugin, wq_job_id(job));
+		evtimer_add(w->timer, &tv);
 		return 1;
 	}
-	evtimer_del(w->timer);
 	job->result = out;
 	handler_release(job);
 	finish(w, 0);
