@@ -5,7 +5,10 @@
  * mutex, one condition variable and a TAILQ of submitted tasks; the loop
  * thread appends under the mutex and signals, and each of the N threads
  * created by wq_exec_new pops a task, marks it running, calls fn unlocked,
- * marks it ran and hands it back with wq_loop_post.  Results need no list of
+ * marks it ran and hands it back with wq_loop_post.  A submission signals
+ * only when a thread sleeps that no earlier signal is already waking (idle
+ * against wakeups), so a burst wakes each idle thread once and busy threads
+ * take the rest without a futex call.  Results need no list of
  * their own here: the loop's post list is already a done list with one
  * coalesced wakeup, and the task's embedded wq_call makes posting allocation
  * free.  The mutex guards the queue, every task's state and the counters
@@ -52,6 +55,8 @@ struct wq_exec {
 	unsigned		 queue_max;
 	unsigned		 busy;
 	unsigned		 held;
+	unsigned		 idle;		/* threads waiting on cond */
+	unsigned		 wakeups;	/* signals not yet taken */
 	int			 shutdown;
 	unsigned		 nthreads;	/* started; set in wq_exec_new */
 	pthread_t		 tids[];
@@ -78,8 +83,13 @@ take(struct wq_exec *exec)
 {
 	struct wq_exec_task *task;
 
-	while (TAILQ_EMPTY(&exec->queue) && !exec->shutdown)
+	while (TAILQ_EMPTY(&exec->queue) && !exec->shutdown) {
+		exec->idle++;
 		pthread_cond_wait(&exec->cond, &exec->lock);
+		exec->idle--;
+		if (exec->wakeups > 0)
+			exec->wakeups--;
+	}
 	if (exec->shutdown)
 		return NULL;
 	task = TAILQ_FIRST(&exec->queue);
@@ -228,7 +238,13 @@ wq_exec_submit(struct wq_exec *exec, struct wq_exec_task *task)
 		task->state = WQ_EXEC_QUEUED;
 		TAILQ_INSERT_TAIL(&exec->queue, task, link);
 		exec->queued++;
-		pthread_cond_signal(&exec->cond);
+		/* Wake a sleeping thread only if none is already on its way:
+		   a burst of submissions costs a wakeup per idle thread, not a
+		   futex call per task, and busy threads just loop. */
+		if (exec->idle > exec->wakeups) {
+			exec->wakeups++;
+			pthread_cond_signal(&exec->cond);
+		}
 	}
 	pthread_mutex_unlock(&exec->lock);
 	if (err != 0) {
