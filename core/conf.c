@@ -149,9 +149,9 @@ queue_defaults(struct wq_conf_queue *q)
 	q->max_payload = 1048576;
 	q->max_deliveries = 5;
 	q->dead_max = 100000;
-	q->backoff.base_ms = 30000;
-	q->backoff.factor = 1.55;
-	q->backoff.cap_ms = 7 * 86400000LL;
+	q->backoff.base_ms = 45000;
+	q->backoff.factor = 1.79;
+	q->backoff.cap_ms = 3 * 86400000LL;
 }
 
 static int

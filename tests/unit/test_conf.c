@@ -146,9 +146,9 @@ assert_defaults(const struct wq_conf *c)
 	assert_int_equal(q->max_payload, 1048576);
 	assert_int_equal(q->max_deliveries, 5);
 	assert_int_equal(q->dead_max, 100000);
-	assert_int_equal(q->backoff.base_ms, 30000);
-	assert_true(q->backoff.factor == 1.55);
-	assert_int_equal(q->backoff.cap_ms, 7 * 86400000LL);
+	assert_int_equal(q->backoff.base_ms, 45000);
+	assert_true(q->backoff.factor == 1.79);
+	assert_int_equal(q->backoff.cap_ms, 3 * 86400000LL);
 	assert_non_null(q->node);
 }
 
@@ -353,7 +353,7 @@ test_values(void **state)
 	q = &conf->queues[1];
 	assert_string_equal(q->name, "b");
 	assert_int_equal(q->retries, 25);
-	assert_int_equal(q->backoff.base_ms, 30000);
+	assert_int_equal(q->backoff.base_ms, 45000);
 	assert_true(q->backoff.factor == 2.5);
 
 	assert_ptr_equal(wq_conf_queue(conf, "b"), &conf->queues[1]);

@@ -19,14 +19,14 @@
 
 #define NOW		1700000000000LL
 #define DAY_MS		86400000LL
-#define CAP_MS		(7 * DAY_MS)
+#define CAP_MS		(3 * DAY_MS)
 
 /* The default queue policy (etc/workqd.yaml). */
 static const struct wq_policy defaults = {
 	.timeout_ms = 0,
 	.retries = 25,
-	.backoff_base_ms = 30000,
-	.backoff_factor = 1.55,
+	.backoff_base_ms = 45000,
+	.backoff_factor = 1.79,
 	.backoff_cap_ms = CAP_MS,
 };
 
@@ -144,14 +144,14 @@ test_verdict_retry_in(void **state)
 	/* Not set: the backoff. */
 	job->retry_in_ms = -1;
 	wq_job_verdict(job, NOW, 0.5);
-	assert_int_equal(job->due_ms, NOW + 72075 / 2);
+	assert_int_equal(job->due_ms, NOW + 144184 / 2);
 	/* WQ_FAIL ignores retry_in: failures back off. */
 	job->result = WQ_FAIL;
 	job->retry_in_ms = 5000;
 	wq_job_verdict(job, NOW, 0.0);
 	assert_int_equal(job->due_ms, NOW);
 	wq_job_verdict(job, NOW, 0.5);
-	assert_int_equal(job->due_ms, NOW + 72075 / 2);
+	assert_int_equal(job->due_ms, NOW + 144184 / 2);
 	/* A timed-out job backs off even if it had asked for a delay. */
 	job->result = WQ_RETRY;
 	job->timed_out = 1;
@@ -160,7 +160,7 @@ test_verdict_retry_in(void **state)
 	assert_int_equal(job->due_ms, NOW);
 	job->result = WQ_FAIL;
 	wq_job_verdict(job, NOW, 0.5);
-	assert_int_equal(job->due_ms, NOW + 72075 / 2);
+	assert_int_equal(job->due_ms, NOW + 144184 / 2);
 	wq_job_unref(job);
 }
 
@@ -217,20 +217,20 @@ test_backoff_ceiling(void **state)
 	struct wq_policy p = defaults;
 
 	(void)state;
-	assert_int_equal(wq_backoff_ceiling(&p, 1), 30000);
-	assert_int_equal(wq_backoff_ceiling(&p, 2), 46500);
-	assert_int_equal(wq_backoff_ceiling(&p, 3), 72075);
-	/* 30000 * 1.55^9 = 1549196.61...: whole ms, cut down. */
-	assert_int_equal(wq_backoff_ceiling(&p, 10), 1549196);
-	assert_int_equal(wq_backoff_ceiling(&p, 23), 461762450);
-	/* 30000 * 1.55^23 = 715731798.8 > 7 days: capped from n = 24. */
-	assert_int_equal(wq_backoff_ceiling(&p, 24), CAP_MS);
+	assert_int_equal(wq_backoff_ceiling(&p, 1), 45000);
+	assert_int_equal(wq_backoff_ceiling(&p, 2), 80550);
+	assert_int_equal(wq_backoff_ceiling(&p, 3), 144184);
+	/* 45000 * 1.79^9 = 8489650.12...: whole ms, cut down. */
+	assert_int_equal(wq_backoff_ceiling(&p, 10), 8489650);
+	assert_int_equal(wq_backoff_ceiling(&p, 15), 156010901);
+	/* 45000 * 1.79^15 = 279.3e6 > 3 days: capped from n = 16. */
+	assert_int_equal(wq_backoff_ceiling(&p, 16), CAP_MS);
 	assert_int_equal(wq_backoff_ceiling(&p, 25), CAP_MS);
 	assert_int_equal(wq_backoff_ceiling(&p, 1000), CAP_MS);
 	/* pow() overflows to infinity: still the cap. */
 	assert_int_equal(wq_backoff_ceiling(&p, UINT32_MAX), CAP_MS);
 	/* n = 0 is read as the first retry. */
-	assert_int_equal(wq_backoff_ceiling(&p, 0), 30000);
+	assert_int_equal(wq_backoff_ceiling(&p, 0), 45000);
 	/* The schedule never goes down. */
 	for (uint32_t n = 1; n < 100; n++)
 		assert_true(wq_backoff_ceiling(&p, n) <=
@@ -247,8 +247,9 @@ test_backoff_ceiling(void **state)
 /*
  * The whole schedule of the default policy: 25 retries with a fixed-seed
  * jitter stay within their ceilings, and with the jitter at its mean (0.5)
- * the 25 waits add up to about 14.5 days.  That mean is the figure to quote
- * for the default backoff (the sum of the ceilings is about 29 days).
+ * the 25 waits add up to about 17 days.  That mean is the figure to quote
+ * for the default backoff (the sum of the ceilings is about 34 days;
+ * Sidekiq's 25 retries average about 20 days).
  */
 static void
 test_backoff_schedule(void **state)
@@ -273,8 +274,8 @@ test_backoff_schedule(void **state)
 	}
 	assert_int_equal(max_ceil, CAP_MS);
 	assert_in_range(sum, 10 * DAY_MS, 25 * DAY_MS);
-	/* 1255437989 ms, give or take a millisecond per term for pow(). */
-	assert_in_range(sum, 1255437989 - 25, 1255437989 + 25);
+	/* 1472718040 ms, give or take a millisecond per term for pow(). */
+	assert_in_range(sum, 1472718040 - 25, 1472718040 + 25);
 	assert_in_range(sum_rnd, 0, 2 * sum + 25);
 	/* The 26th failure of a default job goes to the dead letters. */
 	{
