@@ -444,7 +444,8 @@ test_stall_detector(void **state)
 	busy_wait_ms(50);
 	wq_loop_leave(loop);
 	assert_int_equal(wq_loop_stalls(loop, &max_ms), 1);
-	assert_true(max_ms >= 50);
+	/* The detector reads the coarse clock (a tick is up to 4 ms). */
+	assert_true(max_ms >= 40);
 
 	/* The same from a callback on the loop (the lag timer may count the
 	   turn as well, hence at least one more). */
