@@ -99,13 +99,22 @@ config() {
 	    "$@" "$TOP/etc/workqd.yaml" > "$file"
 }
 
-# workqd_start CONFIG [LOG [args...]]: a daemon in the background.
+# workqd_start CONFIG [LOG [args...]]: a daemon in the background.  With
+# WQ_VALGRIND=1 it runs under valgrind's memcheck, which makes it exit 99
+# on any memory error or leak (tests check the exit status).
 workqd_start() {
 	conf=$1
 	log=${2:-$T/workqd.log}
 	shift
 	[ $# -gt 0 ] && shift
-	"$WORKQD" -c "$conf" "$@" >>"$log" 2>&1 &
+	if [ "${WQ_VALGRIND:-0}" = 1 ]; then
+		set -- valgrind --quiet --error-exitcode=99 --leak-check=full \
+		    --errors-for-leak-kinds=definite,indirect \
+		    "$WORKQD" -c "$conf" "$@"
+	else
+		set -- "$WORKQD" -c "$conf" "$@"
+	fi
+	"$@" >>"$log" 2>&1 &
 	WQ_PID=$!
 	track "$WQ_PID"
 }
