@@ -108,6 +108,15 @@ int64_t	ctl_duration(const char *opt, const char *s);
 /* "5m03s ago"-style ages and compact durations. */
 void	ctl_age(char *buf, size_t len, int64_t ms);
 
+/* ctl_redis.c: the value of field name among a reply's (field, value)
+   pairs, which start at index first; NULL if absent.  A name given twice
+   has its first value. */
+const redisReply *ctl_field(const redisReply *f, size_t first,
+		    const char *name);
+/* Writes those pairs as the member "fields": {...} of j. */
+struct ctl_json;
+void	ctl_json_fields(struct ctl_json *j, const redisReply *f, size_t first);
+
 /* ctl_json.c */
 struct ctl_json {
 	FILE		*f;

@@ -73,10 +73,7 @@ count(redisReply *r, const char *what)
 static const redisReply *
 field(const redisReply *f, const char *name)
 {
-	for (size_t i = 0; i + 1 < f->elements; i += 2)
-		if (strcmp(f->element[i]->str, name) == 0)
-			return f->element[i + 1];
-	return NULL;
+	return ctl_field(f, 0, name);
 }
 
 static const char *
@@ -130,16 +127,7 @@ json_entry(struct ctl_json *j, const char *queue, const redisReply *e,
 	json_int(j, strtoll(fstr(f, "dead.failed_at"), NULL, 10));
 	json_key(j, "entry");
 	json_cstr(j, fstr(f, "dead.entry"));
-	json_key(j, "fields");
-	json_open(j, '{');
-	for (size_t i = 0; i + 1 < f->elements; i += 2) {
-		/* A name given twice keeps its first value. */
-		if (field(f, f->element[i]->str) != f->element[i + 1])
-			continue;
-		json_key(j, f->element[i]->str);
-		json_str(j, f->element[i + 1]->str, f->element[i + 1]->len);
-	}
-	json_close(j, '}');
+	ctl_json_fields(j, f, 0);
 	json_close(j, '}');
 }
 

@@ -327,3 +327,27 @@ ctl_age(char *buf, size_t len, int64_t ms)
 		snprintf(buf, len, "%lldd%02lldh", (long long)(s / 86400),
 		    (long long)(s % 86400 / 3600));
 }
+
+const redisReply *
+ctl_field(const redisReply *f, size_t first, const char *name)
+{
+	for (size_t i = first; i + 1 < f->elements; i += 2)
+		if (strcmp(f->element[i]->str, name) == 0)
+			return f->element[i + 1];
+	return NULL;
+}
+
+void
+ctl_json_fields(struct ctl_json *j, const redisReply *f, size_t first)
+{
+	json_key(j, "fields");
+	json_open(j, '{');
+	for (size_t i = first; i + 1 < f->elements; i += 2) {
+		/* A name given twice keeps its first value. */
+		if (ctl_field(f, first, f->element[i]->str) != f->element[i + 1])
+			continue;
+		json_key(j, f->element[i]->str);
+		json_str(j, f->element[i + 1]->str, f->element[i + 1]->len);
+	}
+	json_close(j, '}');
+}

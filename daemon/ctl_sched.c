@@ -33,10 +33,7 @@ static const char list_lua[] =
 static const redisReply *
 field(const redisReply *f, const char *name)
 {
-	for (size_t i = 1; i + 1 < f->elements; i += 2)
-		if (strcmp(f->element[i]->str, name) == 0)
-			return f->element[i + 1];
-	return NULL;
+	return ctl_field(f, 1, name);
 }
 
 static const char *
@@ -66,15 +63,7 @@ json_item(struct ctl_json *j, const char *queue, const redisReply *it,
 		json_str(j, f->element[0]->str, f->element[0]->len);
 	else
 		json_null(j);
-	json_key(j, "fields");
-	json_open(j, '{');
-	for (size_t i = 1; i + 1 < f->elements; i += 2) {
-		if (field(f, f->element[i]->str) != f->element[i + 1])
-			continue;	/* a name given twice: the first */
-		json_key(j, f->element[i]->str);
-		json_str(j, f->element[i + 1]->str, f->element[i + 1]->len);
-	}
-	json_close(j, '}');
+	ctl_json_fields(j, f, 1);
 	json_close(j, '}');
 }
 
