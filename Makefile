@@ -169,7 +169,8 @@ check-valgrind: all $(UNIT_TESTS) $(TEST_PLUGINS)
 # handler still runs skip teardown on purpose and are left out).
 VALGRIND_INTEGRATION = tests/integration/t_skeleton.sh tests/integration/t_retry.sh \
 	tests/integration/t_badinput.sh tests/integration/t_schedule.sh \
-	tests/integration/t_http.sh tests/integration/t_reload.sh
+	tests/integration/t_http.sh tests/integration/t_reload.sh \
+	tests/integration/t_auth.sh tests/integration/t_connect.sh
 
 check-integration: all $(TEST_PLUGINS) $(BENCH_BIN)
 	@O=$(O) sh tests/run-integration.sh $(INTEGRATION)

@@ -22,6 +22,16 @@
  * fetch connection: entries Redis delivered just before are then pending
  * for us with their reply lost, and the janitor's reconciliation takes them
  * back.
+ *
+ * Failures.  A NULL reply (the connection dropped) waits for
+ * wq_fetcher_up; an error reply arms the retry timer, and next() sends
+ * nothing while it is armed, so a Redis that keeps refusing (loading its
+ * data, a script refused) costs one round trip a second, never a spin.
+ *
+ * Quarantine (see fetch.h): the claim script stops before the first
+ * suspect and says one waits; the orphan is then marked, and next() waits
+ * (wq_queue_join) until nothing is queued or running, claims that suspect
+ * alone, and waits again until it has finished before anything else.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,14 +50,19 @@
 #define BLOCK_MS	2000
 #define RETRY_MS	1000
 #define MAX_STREAMS	256
+#define SUSPECT		"2"	/* delivered this often, still pending */
+#define WATCH_MS	5000	/* the watchdog's period */
+#define STUCK_MS	60000	/* no answer for this long: reconnect */
 
 struct orphan {
 	TAILQ_ENTRY(orphan)	 link;
 	struct wq_stream	*stream;
 	char			*consumer;
 	int			 self;		/* our previous life */
+	int			 suspect;	/* a suspect is next in line */
 	char			 after[WQ_ID_MAX];
 	unsigned		 asked;
+	int			 alone;		/* asked for a suspect alone */
 };
 
 struct adopt {
@@ -75,14 +90,24 @@ struct wq_fetcher {
 	int			 blocking;
 	int			 groups_ready;
 	int			 groups_waiting;
+	unsigned		 errors;	/* error replies in a row */
 	long long		 client_id;
 	int			 stopping;
 	void			(*stopped)(void *);
 	void			*stopped_arg;
 	struct wq_queue_waiter	 roomw;
+	struct wq_queue_waiter	 idlew;		/* until nothing runs */
+	int			 isolating;	/* a suspect runs alone */
 	struct wq_call		 kick_call;
 	struct wq_call		 stop_call;
 	struct event		*retry_ev;
+	struct event		*watch_ev;
+	int64_t			 busy_since_us;
+	uint64_t		 sent;		/* commands sent */
+	uint64_t		 sent_seen;	/* sent at the last idle tick */
+	int			 idle_seen;	/* the last tick saw it idle */
+	uint64_t		 rescues;	/* times the watchdog acted */
+	uint64_t		 quarantined;	/* suspects run alone */
 	uint64_t		 rng;
 
 	/* The outstanding command. */
@@ -93,6 +118,7 @@ struct wq_fetcher {
 };
 
 static void	next(struct wq_fetcher *f);
+static void	create_groups(struct wq_fetcher *f);
 
 static void
 free_orphan(struct orphan *o)
@@ -119,9 +145,14 @@ retry_later(struct wq_fetcher *f)
 static void
 retry_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct wq_fetcher *f = arg;
+
 	(void)fd;
 	(void)what;
-	next(arg);
+	if (!f->groups_ready && f->groups_waiting == 0)
+		create_groups(f);
+	else
+		next(f);
 }
 
 static void
@@ -271,41 +302,65 @@ clear_drained(struct wq_fetcher *f)
 		s->drained = 0;
 }
 
-/* Common handling of a failed fetch command.  Returns 1 if it failed. */
+/* The outstanding command has its answer: nothing is outstanding now. */
+static void
+end_command(struct wq_fetcher *f)
+{
+	f->busy = f->blocking = 0;
+	f->read_one = NULL;
+	f->claiming = NULL;
+	f->adopting = NULL;
+	if (f->stopping)
+		wq_loop_soon(f->loop, &f->stop_call);
+}
+
+/*
+ * Returns 1, having ended the command, if it failed.  With no reply the
+ * connection is gone and wq_fetcher_up follows.  An error reply (a Redis
+ * still loading its data, a refused script, a lost consumer group) is
+ * retried after RETRY_MS, never at once: fetching again straight away
+ * would spin, one round trip after another.  Only the first error of a run
+ * is logged, and the end of the run.
+ */
 static int
 failed(struct wq_fetcher *f, redisReply *reply, const char *what)
 {
 	const char *err = wq_redis_error(reply);
 
-	if (reply == NULL)
-		return 1;		/* wq_fetcher_up will follow */
-	if (err == NULL)
+	if (reply != NULL && err == NULL) {
+		if (f->errors > 0)
+			wq_log(WQ_LOG_NOTICE, "fetch: %s works again after %u "
+			    "error(s)", what, f->errors);
+		f->errors = 0;
 		return 0;
-	if (strncmp(err, "NOGROUP", 7) == 0) {
-		wq_log(WQ_LOG_NOTICE, "fetch: %s: the consumer group is gone; "
-		    "creating it again", err);
-		f->groups_ready = 0;
-		wq_fetcher_up(f);
-	} else {
-		wq_log(WQ_LOG_WARNING, "fetch: %s: %s; retrying in %d ms",
-		    what, err, RETRY_MS);
-		retry_later(f);
 	}
+	end_command(f);
+	if (reply == NULL || f->stopping)
+		return 1;
+	if (strncmp(err, "NOGROUP", 7) == 0) {
+		if (f->errors++ == 0)
+			wq_log(WQ_LOG_NOTICE, "fetch: %s: the consumer group "
+			    "is gone; creating it again", err);
+		f->groups_ready = 0;
+		if (f->errors == 1)
+			create_groups(f);
+		else
+			retry_later(f);
+		return 1;
+	}
+	if (f->errors++ == 0)
+		wq_log(WQ_LOG_WARNING, "fetch: %s: %s; retrying every %d ms",
+		    what, err, RETRY_MS);
+	retry_later(f);
 	return 1;
 }
 
 static void
 after_command(struct wq_fetcher *f)
 {
-	f->busy = f->blocking = 0;
-	f->read_one = NULL;
-	f->claiming = NULL;
-	f->adopting = NULL;
-	if (f->stopping) {
-		wq_loop_soon(f->loop, &f->stop_call);
-		return;
-	}
-	next(f);
+	end_command(f);
+	if (!f->stopping)
+		next(f);
 }
 
 static void
@@ -315,39 +370,38 @@ read_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 	int blocking = f->blocking;
 
 	(void)r;
-	if (!failed(f, reply, "XREADGROUP")) {
-		if (reply->type == REDIS_REPLY_NIL) {
-			if (f->read_one != NULL)
-				f->read_one->drained = 1;
-		} else if (take_read(f, reply) > 0 || blocking)
-			clear_drained(f);
-	}
-	if (blocking && reply != NULL && reply->type == REDIS_REPLY_NIL)
-		clear_drained(f);
-	if (reply == NULL) {
-		f->busy = f->blocking = 0;
-		if (f->stopping)
-			wq_loop_soon(f->loop, &f->stop_call);
+	if (failed(f, reply, "XREADGROUP"))
 		return;
-	}
+	if (reply->type == REDIS_REPLY_NIL) {
+		if (f->read_one != NULL)
+			f->read_one->drained = 1;
+		else if (blocking)
+			clear_drained(f);
+	} else if (take_read(f, reply) > 0 || blocking)
+		clear_drained(f);
 	after_command(f);
 }
 
-/* {entries, counts} from the claim scripts.  Returns entries taken. */
+/* {entries, counts[, a suspect waits]} from the claim scripts.  Returns
+   entries taken; *waits is set from the flag. */
 static size_t
 take_claim(struct wq_fetcher *f, struct wq_stream *s, redisReply *reply,
-    char *last, size_t lastlen)
+    char *last, size_t lastlen, int *waits)
 {
 	redisReply *entries, *counts;
 	size_t got = 0;
 
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+	*waits = 0;
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2)
 		return 0;
 	entries = reply->element[0];
 	counts = reply->element[1];
 	if (entries->type != REDIS_REPLY_ARRAY ||
 	    counts->type != REDIS_REPLY_ARRAY)
 		return 0;
+	if (reply->elements > 2 &&
+	    reply->element[2]->type == REDIS_REPLY_INTEGER)
+		*waits = reply->element[2]->integer != 0;
 	for (size_t i = 0; i < entries->elements; i++) {
 		redisReply *e = entries->element[i];
 		uint32_t n = i < counts->elements &&
@@ -367,24 +421,31 @@ claim_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 {
 	struct wq_fetcher *f = arg;
 	struct orphan *o = f->claiming;
-	size_t got;
+	char last[WQ_ID_MAX] = "";
+	size_t got, listed;
+	int waits;
 
 	(void)r;
-	if (failed(f, reply, "claim")) {
-		if (reply == NULL) {
-			f->busy = 0;
-			if (f->stopping)
-				wq_loop_soon(f->loop, &f->stop_call);
-		}
+	if (failed(f, reply, "claim"))
 		return;
-	}
-	got = take_claim(f, o->stream, reply, o->self ? o->after : NULL,
-	    sizeof(o->after));
-	if (got > 0)
+	got = take_claim(f, o->stream, reply, last, sizeof(last), &waits);
+	if (o->self && got > 0)
+		memcpy(o->after, last, sizeof(o->after));
+	listed = got > 0 ? reply->element[0]->elements : 0;
+	if (o->alone && got > 0) {
+		f->isolating = 1;
+		f->quarantined++;
+		wq_log(WQ_LOG_NOTICE, "fetch: running entry %s of %s on %s "
+		    "alone: it was delivered before and never finished, so it "
+		    "may be what crashed a daemon (max_deliveries %lld)", last,
+		    o->self ? "this daemon's previous run" : o->consumer,
+		    o->stream->key, (long long)o->stream->max_deliveries);
+	} else if (got > 0)
 		wq_log(WQ_LOG_NOTICE, "fetch: took %zu pending entries of %s "
 		    "on %s", got, o->self ? "this daemon's previous run" :
 		    o->consumer, o->stream->key);
-	if (got == 0 || reply->element[0]->elements < o->asked) {
+	o->suspect = waits;
+	if (!waits && (got == 0 || listed < o->asked)) {
 		TAILQ_REMOVE(&f->orphans, o, link);
 		free_orphan(o);
 	}
@@ -396,20 +457,15 @@ adopt_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 {
 	struct wq_fetcher *f = arg;
 	struct adopt *a = f->adopting;
+	int waits;
 
 	(void)r;
-	if (failed(f, reply, "adopt")) {
-		if (reply == NULL) {
-			f->busy = 0;
-			if (f->stopping)
-				wq_loop_soon(f->loop, &f->stop_call);
-		}
+	if (failed(f, reply, "adopt"))
 		return;
-	}
 	TAILQ_REMOVE(&f->adopts, a, link);
 	wq_log(WQ_LOG_NOTICE, "fetch: took back %zu entries of ours on %s "
-	    "whose delivery was lost", take_claim(f, a->stream, reply, NULL, 0),
-	    a->stream->key);
+	    "whose delivery was lost", take_claim(f, a->stream, reply, NULL, 0,
+	    &waits), a->stream->key);
 	free_adopt(a);
 	after_command(f);
 }
@@ -422,19 +478,22 @@ min3(size_t a, unsigned b, unsigned c)
 	return (unsigned)(m < c ? m : c);
 }
 
+/* Claims entries of o in order; alone: the one suspect next in line. */
 static int
-send_claim(struct wq_fetcher *f, struct orphan *o, size_t room)
+send_claim(struct wq_fetcher *f, struct orphan *o, size_t room, int alone)
 {
 	char count[16];
-	const char *argv[8] = { o->stream->key, o->stream->alive_key,
+	const char *argv[10] = { o->stream->key, o->stream->alive_key,
 	    f->group, o->consumer, f->consumer, count,
 	    o->self ? (o->after[0] != '\0' ? o->after : "-") : "-",
-	    o->self ? "0" : "1" };
+	    o->self ? "0" : "1", alone ? "1" : "0", SUSPECT };
 
-	o->asked = min3(room, wq_stream_credit(o->stream), CLAIM_MAX);
+	o->asked = alone ? 1 : min3(room, wq_stream_credit(o->stream),
+	    CLAIM_MAX);
+	o->alone = alone;
 	snprintf(count, sizeof(count), "%u", o->asked);
 	f->claiming = o;
-	return wq_script_eval(f->fetch, WQ_SCRIPT_CLAIM, claim_reply, f, 2, 6,
+	return wq_script_eval(f->fetch, WQ_SCRIPT_CLAIM, claim_reply, f, 2, 8,
 	    argv, NULL);
 }
 
@@ -577,6 +636,34 @@ first_orphan(struct wq_fetcher *f)
 }
 
 static void
+idle_cb(struct wq_queue_waiter *w, void *item, int err)
+{
+	(void)item;
+	if (err == 0)
+		next(w->arg);
+}
+
+/* Nonzero when no job is queued or running; else waits until then. */
+static int
+idle(struct wq_fetcher *f)
+{
+	if (wq_queue_waiting(&f->idlew))
+		return 0;
+	return wq_queue_join(f->local, &f->idlew, idle_cb, f) == 0;
+}
+
+static struct orphan *
+suspect_orphan(struct wq_fetcher *f)
+{
+	struct orphan *o;
+
+	TAILQ_FOREACH(o, &f->orphans, link)
+		if (o->suspect && wq_stream_credit(o->stream) > 0)
+			return o;
+	return NULL;
+}
+
+static void
 next(struct wq_fetcher *f)
 {
 	size_t room;
@@ -585,20 +672,87 @@ next(struct wq_fetcher *f)
 	int sent;
 
 	if (f->stopping || f->busy || !f->groups_ready ||
-	    !wq_redis_ready(f->fetch) || wq_queue_waiting(&f->roomw))
+	    !wq_redis_ready(f->fetch) || wq_queue_waiting(&f->roomw) ||
+	    evtimer_pending(f->retry_ev, NULL))
 		return;
 	if ((room = wq_queue_room(f->local)) == 0) {
 		if (wq_queue_wait_room(f->local, &f->roomw, room_cb, f) == 0)
 			wq_fetcher_kick(f, 0);
 		return;
 	}
-	if ((a = TAILQ_FIRST(&f->adopts)) != NULL)
+	if (f->isolating && !idle(f))
+		return;			/* a suspect runs alone */
+	f->isolating = 0;
+	if ((o = suspect_orphan(f)) != NULL) {
+		if (!idle(f))
+			return;
+		sent = send_claim(f, o, 1, 1) == 0;
+	} else if ((a = TAILQ_FIRST(&f->adopts)) != NULL)
 		sent = send_adopt(f, a) == 0;
 	else if ((o = first_orphan(f)) != NULL)
-		sent = send_claim(f, o, room) == 0;
+		sent = send_claim(f, o, room, 0) == 0;
 	else
 		sent = next_read(f, room);
 	f->busy = sent;
+	f->sent += (uint64_t)sent;
+	f->busy_since_us = wq_clock_mono_us();
+}
+
+static int
+has_work(struct wq_fetcher *f)
+{
+	struct wq_stream *s;
+
+	if (TAILQ_FIRST(&f->adopts) != NULL || first_orphan(f) != NULL)
+		return 1;
+	TAILQ_FOREACH(s, f->streams, link)
+		if (wq_stream_credit(s) > 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The watchdog.  Workers that silently stop consuming after a reconnect
+ * are what users of other queues complain about most, so the fetcher
+ * checks itself: found idle (connected, nothing outstanding, no backoff,
+ * room in the local queue and a queue with credit) on two ticks in a row
+ * with no command sent in between, it fetches again; a command with no
+ * answer for STUCK_MS (the connection's own timeouts should have dropped
+ * it long before) drops the connection.  Either is a bug somewhere, so it
+ * is logged.
+ */
+static void
+watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct wq_fetcher *f = arg;
+	size_t room = wq_queue_room(f->local);
+
+	(void)fd;
+	(void)what;
+	if (f->stopping || !wq_redis_ready(f->fetch) || f->busy ||
+	    !f->groups_ready || evtimer_pending(f->retry_ev, NULL) ||
+	    wq_queue_waiting(&f->idlew) || room == 0 || !has_work(f)) {
+		f->idle_seen = 0;
+		if (f->busy && !f->stopping && wq_clock_mono_us() -
+		    f->busy_since_us > (int64_t)STUCK_MS * 1000) {
+			f->rescues++;
+			wq_log(WQ_LOG_WARNING, "fetch: watchdog: no answer for "
+			    "%d s; reconnecting", STUCK_MS / 1000);
+			wq_redis_drop(f->fetch, "fetch watchdog: no answer");
+		}
+		return;
+	}
+	if (!f->idle_seen || f->sent != f->sent_seen) {
+		f->idle_seen = 1;
+		f->sent_seen = f->sent;
+		return;
+	}
+	f->idle_seen = 0;
+	f->rescues++;
+	wq_log(WQ_LOG_WARNING, "fetch: watchdog: idle with room for %zu "
+	    "job(s) and nothing outstanding; fetching again", room);
+	wq_queue_cancel(&f->roomw);
+	next(f);
 }
 
 static void
@@ -631,23 +785,7 @@ client_id_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 		f->client_id = reply->integer;
 }
 
-static void
-group_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
-{
-	struct wq_fetcher *f = arg;
-	const char *err = wq_redis_error(reply);
-
-	(void)r;
-	if (reply == NULL)
-		return;
-	if (err != NULL && strncmp(err, "BUSYGROUP", 9) != 0)
-		wq_log(WQ_LOG_ERR, "fetch: XGROUP CREATE: %s", err);
-	if (--f->groups_waiting == 0) {
-		f->groups_ready = 1;
-		next(f);
-	}
-}
-
+/* This daemon's own pending entries, left by its previous run, come first. */
 static void
 queue_resume(struct wq_fetcher *f)
 {
@@ -667,29 +805,68 @@ queue_resume(struct wq_fetcher *f)
 	}
 }
 
-void
-wq_fetcher_up(struct wq_fetcher *f)
+/*
+ * XGROUP CREATE's reply.  BUSYGROUP (it exists) is the usual answer.  Any
+ * other error (out of memory: MKSTREAM is refused then; no permission) is
+ * logged and fetching starts anyway: if the group really is missing, the
+ * read says NOGROUP and the groups are created again after RETRY_MS.
+ */
+static void
+group_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
+{
+	struct wq_fetcher *f = arg;
+	const char *err = wq_redis_error(reply);
+
+	(void)r;
+	if (reply == NULL)
+		return;			/* wq_fetcher_up follows */
+	if (err != NULL && strncmp(err, "BUSYGROUP", 9) != 0 &&
+	    f->errors++ == 0)
+		wq_log(WQ_LOG_ERR, "fetch: XGROUP CREATE: %s", err);
+	if (--f->groups_waiting == 0) {
+		f->groups_ready = 1;
+		next(f);
+	}
+}
+
+static void
+create_groups(struct wq_fetcher *f)
 {
 	const char *argv[6] = { "XGROUP", "CREATE", NULL, f->group, "0",
 	    "MKSTREAM" };
-	const char *id[2] = { "CLIENT", "ID" };
 	struct wq_stream *s;
 
-	f->busy = f->blocking = 0;
 	f->groups_ready = 0;
 	f->groups_waiting = 0;
-	f->client_id = -1;
-	if (!f->resumed)
-		queue_resume(f);
-	wq_redis_command(f->fetch, client_id_reply, f, 0, 2, id, NULL);
 	TAILQ_FOREACH(s, f->streams, link) {
 		argv[2] = s->key;
 		if (wq_redis_command(f->fetch, group_reply, f, 0, 6, argv,
 		    NULL) == 0)
 			f->groups_waiting++;
 	}
-	if (f->groups_waiting == 0)
+	if (f->groups_waiting == 0) {
 		f->groups_ready = wq_redis_ready(f->fetch);
+		next(f);
+	}
+}
+
+/*
+ * Whatever was outstanding on the old connection has had its NULL reply
+ * (end_command), and a reload may call this with a read outstanding: the
+ * groups' commands then queue behind it.  A backoff is dropped: the new
+ * connection is tried at once.
+ */
+void
+wq_fetcher_up(struct wq_fetcher *f)
+{
+	const char *id[2] = { "CLIENT", "ID" };
+
+	f->client_id = -1;
+	evtimer_del(f->retry_ev);
+	if (!f->resumed)
+		queue_resume(f);
+	wq_redis_command(f->fetch, client_id_reply, f, 0, 2, id, NULL);
+	create_groups(f);
 }
 
 static void
@@ -762,6 +939,7 @@ wq_fetcher_new(struct wq_loop *loop, struct wq_redis *fetch,
     const struct wq_fetcher_ops *ops)
 {
 	struct wq_fetcher *f = calloc(1, sizeof(*f));
+	struct timeval watch = WQ_TV_MS(WATCH_MS);
 
 	if (f == NULL)
 		return NULL;
@@ -780,7 +958,10 @@ wq_fetcher_new(struct wq_loop *loop, struct wq_redis *fetch,
 	f->group = strdup(group);
 	f->consumer = strdup(consumer);
 	f->retry_ev = evtimer_new(wq_loop_base(loop), retry_cb, f);
-	if (f->group == NULL || f->consumer == NULL || f->retry_ev == NULL) {
+	f->watch_ev = event_new(wq_loop_base(loop), -1, EV_PERSIST, watch_cb,
+	    f);
+	if (f->group == NULL || f->consumer == NULL || f->retry_ev == NULL ||
+	    f->watch_ev == NULL || event_add(f->watch_ev, &watch) < 0) {
 		wq_fetcher_free(f);
 		return NULL;
 	}
@@ -796,6 +977,7 @@ wq_fetcher_free(struct wq_fetcher *f)
 	if (f == NULL)
 		return;
 	wq_queue_cancel(&f->roomw);
+	wq_queue_cancel(&f->idlew);
 	wq_loop_cancel(f->loop, &f->kick_call);
 	wq_loop_cancel(f->loop, &f->stop_call);
 	while ((o = TAILQ_FIRST(&f->orphans)) != NULL) {
@@ -808,6 +990,8 @@ wq_fetcher_free(struct wq_fetcher *f)
 	}
 	if (f->retry_ev != NULL)
 		event_free(f->retry_ev);
+	if (f->watch_ev != NULL)
+		event_free(f->watch_ev);
 	free(f->group);
 	free(f->consumer);
 	free(f);
@@ -826,8 +1010,10 @@ wq_fetcher_stop(struct wq_fetcher *f, void (*done)(void *), void *arg)
 	f->stopped = done;
 	f->stopped_arg = arg;
 	wq_queue_cancel(&f->roomw);
+	wq_queue_cancel(&f->idlew);
 	wq_loop_cancel(f->loop, &f->kick_call);
 	evtimer_del(f->retry_ev);
+	event_del(f->watch_ev);
 	interrupt(f);
 	wq_loop_soon(f->loop, &f->stop_call);
 }

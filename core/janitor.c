@@ -27,6 +27,14 @@
 
 #define ADOPT_MAX	100
 
+/* A queue on which this daemon has renewed its lease at least once. */
+struct lease {
+	TAILQ_ENTRY(lease)	 link;
+	const struct wq_stream	*stream;
+	int64_t			 sent_us;	/* the last renewal confirmed
+						   was sent then */
+};
+
 struct wq_janitor {
 	struct wq_loop		*loop;
 	struct wq_redis		*cmd;
@@ -42,11 +50,14 @@ struct wq_janitor {
 	int			 running;
 	uint64_t		 passes;
 	uint64_t		 lapses;
+	unsigned		 failing;	/* error replies in a row */
+	TAILQ_HEAD(, lease)	 leases;
 };
 
 struct req {
 	struct wq_janitor	*j;
 	struct wq_stream	*s;
+	int64_t			 sent_us;
 };
 
 static struct req *
@@ -57,40 +68,98 @@ req_new(struct wq_janitor *j, struct wq_stream *s)
 	if (q != NULL) {
 		q->j = j;
 		q->s = s;
+		q->sent_us = wq_clock_mono_us();
 		j->waiting++;
 	}
 	return q;
 }
 
-/* Ends a request; returns 0 if the reply is usable. */
+/* Ends a request; returns 0 if the reply is usable.  Of a run of error
+   replies (a Redis loading its data), the first and the end are logged. */
 static int
 req_end(struct req *q, struct redisReply *reply, const char *what)
 {
+	struct wq_janitor *j = q->j;
 	const char *err = wq_redis_error(reply);
 
-	q->j->waiting--;
-	if (err != NULL)
-		wq_log(WQ_LOG_WARNING, "janitor: %s on %s: %s", what,
-		    q->s->key, err);
-	return reply == NULL || err != NULL || !q->j->running ? -1 : 0;
+	j->waiting--;
+	if (err != NULL && j->failing++ == 0)
+		wq_log(WQ_LOG_WARNING, "janitor: %s on %s: %s; trying again "
+		    "every heartbeat", what, q->s->key, err);
+	else if (reply != NULL && err == NULL && j->failing > 0) {
+		wq_log(WQ_LOG_NOTICE, "janitor: Redis answers again after %u "
+		    "error(s)", j->failing);
+		j->failing = 0;
+	}
+	return reply == NULL || err != NULL || !j->running ? -1 : 0;
 }
 
+/* The lease on s, or NULL the first time (it is then recorded). */
+static struct lease *
+lease_of(struct wq_janitor *j, const struct wq_stream *s)
+{
+	struct lease *l;
+
+	TAILQ_FOREACH(l, &j->leases, link)
+		if (l->stream == s)
+			return l;
+	if ((l = malloc(sizeof(*l))) != NULL) {
+		l->stream = s;
+		TAILQ_INSERT_TAIL(&j->leases, l, link);
+	}
+	return NULL;
+}
+
+static void
+lapsed(struct wq_janitor *j, const struct wq_stream *s, const char *how)
+{
+	j->lapses++;
+	wq_log(WQ_LOG_WARNING, "janitor: this daemon's lease on %s lapsed %s "
+	    "(was it frozen or cut off?): peers may have taken its entries "
+	    "over, and some jobs may run twice", s->key, how);
+}
+
+/*
+ * {previous expiry or -1, now}.  The lease lapsed when Redis says it
+ * expired, or is gone (a peer's reap removes the lease of a dead consumer
+ * once it has taken its entries).  But a renewal from a connection we
+ * dropped can still arrive late (a proxy that held it, as in a partition)
+ * and make a lapsed lease look fresh, so our own clock counts too: no
+ * renewal confirmed for longer than the lease means it may have lapsed.
+ */
 static void
 beat_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 {
 	struct req *q = arg;
 	struct wq_janitor *j = q->j;
+	struct lease *l;
+	long long prev, now, gap;
+	char how[80];
 
 	(void)r;
 	if (req_end(q, reply, "heartbeat") == 0 &&
 	    reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-	    j->passes > 1 && reply->element[0]->integer >= 0 &&
-	    reply->element[0]->integer < reply->element[1]->integer) {
-		j->lapses++;
-		wq_log(WQ_LOG_WARNING, "janitor: this daemon's lease on %s "
-		    "lapsed %lld ms ago (was it frozen?): peers may have taken "
-		    "its entries over, and some jobs may run twice", q->s->key,
-		    reply->element[1]->integer - reply->element[0]->integer);
+	    reply->element[0]->type == REDIS_REPLY_INTEGER &&
+	    reply->element[1]->type == REDIS_REPLY_INTEGER &&
+	    (l = lease_of(j, q->s)) != NULL) {
+		prev = reply->element[0]->integer;
+		now = reply->element[1]->integer;
+		gap = (wq_clock_mono_us() - l->sent_us) / 1000;
+		if (prev >= 0 && prev < now) {
+			snprintf(how, sizeof(how), "%lld ms ago", now - prev);
+			lapsed(j, q->s, how);
+		} else if (prev < 0) {
+			lapsed(j, q->s, "and a peer removed it");
+		} else if (gap > j->lease_ms) {
+			snprintf(how, sizeof(how), "or nearly: no renewal was "
+			    "confirmed for %lld ms", gap);
+			lapsed(j, q->s, how);
+		}
+	}
+	if (reply != NULL && wq_redis_error(reply) == NULL) {
+		TAILQ_FOREACH(l, &j->leases, link)
+			if (l->stream == q->s)
+				l->sent_us = q->sent_us;
 	}
 	free(q);
 }
@@ -209,6 +278,7 @@ wq_janitor_new(struct wq_loop *loop, struct wq_redis *cmd,
 	j->reply_ms = reply_ms;
 	j->group = strdup(group);
 	j->consumer = strdup(consumer);
+	TAILQ_INIT(&j->leases);
 	j->tick = event_new(wq_loop_base(loop), -1, EV_PERSIST, tick_cb, j);
 	if (j->group == NULL || j->consumer == NULL || j->tick == NULL) {
 		wq_janitor_free(j);
@@ -220,8 +290,14 @@ wq_janitor_new(struct wq_loop *loop, struct wq_redis *cmd,
 void
 wq_janitor_free(struct wq_janitor *j)
 {
+	struct lease *l;
+
 	if (j == NULL)
 		return;
+	while ((l = TAILQ_FIRST(&j->leases)) != NULL) {
+		TAILQ_REMOVE(&j->leases, l, link);
+		free(l);
+	}
 	if (j->tick != NULL)
 		event_free(j->tick);
 	free(j->group);

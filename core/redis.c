@@ -14,9 +14,18 @@
  *
  * States: IDLE -> CONNECTING -> HANDSHAKE (AUTH, CLIENT SETNAME) -> READY;
  * any failure -> WAIT (backoff timer) -> CONNECTING.
+ *
+ * SIGPIPE: hiredis 0.14 writes with write(2), which raises SIGPIPE when
+ * Redis has closed the connection (a restart, CLIENT KILL, a crash) and
+ * kills the process without a word.  The loop thread, the only one that
+ * writes to Redis, blocks it (executor threads block every signal
+ * already), so the write fails with EPIPE and the connection is handled as
+ * lost; lost() takes the pending signal off the thread again.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +81,34 @@ struct wq_redis {
 	uint64_t		 timeouts;
 	uint64_t		 rng;
 	char			 last_error[160];
+	char			 secret[512];	/* read before each connect,
+						   wiped once sent */
 };
 
 static void	connect_now(struct wq_redis *r);
+
+static void
+block_sigpipe(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static void
+clear_sigpipe(void)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t set, pending;
+
+	if (sigpending(&pending) < 0 || !sigismember(&pending, SIGPIPE))
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigtimedwait(&set, NULL, &zero);
+}
 
 static char *
 dup_or_null(const char *s)
@@ -141,9 +175,11 @@ lost(struct wq_redis *r, const char *why)
 	int64_t ms;
 
 	r->ac = NULL;
+	explicit_bzero(r->secret, sizeof(r->secret));
 	snprintf(r->last_error, sizeof(r->last_error), "%s", why);
 	if (ac != NULL)
 		redisAsyncFree(ac);	/* NULL replies for what waits */
+	clear_sigpipe();
 	r->failures++;
 	r->state = R_WAIT;
 	ms = backoff_ms(r);
@@ -277,27 +313,24 @@ read_secret(const struct wq_redis *r, char *buf, size_t size)
 	return 0;
 }
 
+/* Sends AUTH (with the secret read before connecting) and CLIENT SETNAME.
+   Runs inside hiredis's connect callback: nothing here may drop the
+   context, which hiredis still uses when the callback returns. */
 static void
 handshake(struct wq_redis *r)
 {
 	const char *argv[3];
-	char secret[512], name[160], why[256];
+	char name[160];
 	int argc = 0;
 
 	r->state = R_HANDSHAKE;
 	if (r->password_file != NULL) {
-		if (read_secret(r, secret, sizeof(secret)) < 0) {
-			snprintf(why, sizeof(why), "password file %s: %s",
-			    r->password_file, strerror(errno));
-			lost(r, why);
-			return;
-		}
 		argv[argc++] = "AUTH";
 		if (r->user != NULL)
 			argv[argc++] = r->user;
-		argv[argc++] = secret;
+		argv[argc++] = r->secret;
 		send_cmd(r, auth_cb, NULL, 0, argc, argv, NULL, NULL, 0);
-		explicit_bzero(secret, sizeof(secret));
+		explicit_bzero(r->secret, sizeof(r->secret));
 	}
 	snprintf(name, sizeof(name), "workqd-%s", r->name);
 	argv[0] = "CLIENT";
@@ -344,6 +377,13 @@ connect_now(struct wq_redis *r)
 	redisAsyncContext *ac;
 	char why[200];
 
+	if (r->password_file != NULL &&
+	    read_secret(r, r->secret, sizeof(r->secret)) < 0) {
+		snprintf(why, sizeof(why), "password file %s: %s",
+		    r->password_file, strerror(errno));
+		lost(r, why);
+		return;
+	}
 	r->state = R_CONNECTING;
 	r->connect_deadline_us = wq_clock_mono_us() +
 	    1000 * r->connect_timeout_ms;
@@ -375,6 +415,7 @@ wq_redis_new(struct wq_loop *loop, const struct wq_conf_redis *conf,
 
 	if (r == NULL)
 		return NULL;
+	block_sigpipe();
 	r->loop = loop;
 	r->ev = *ev;
 	TAILQ_INIT(&r->cmds);
@@ -426,6 +467,7 @@ wq_redis_free(struct wq_redis *r)
 	free(r->host);
 	free(r->user);
 	free(r->password_file);
+	explicit_bzero(r->secret, sizeof(r->secret));
 	free(r);
 }
 

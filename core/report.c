@@ -9,7 +9,9 @@
  * in a cluster too), then per queue a script of HINCRBYs for what was
  * counted since the last report, if anything, and an XPENDING summary.  A
  * report is skipped while the previous one still waits for replies, so a
- * slow Redis never piles them up.
+ * slow Redis never piles them up.  The scripts are flags=allow-oom, like
+ * every script workqd runs: they write a few bytes, and a full Redis is
+ * exactly when the counters and the registry must keep going.
  *
  * The counts sent are taken from the metrics' per-queue totals: the
  * reporter remembers what it has sent and sends the difference, so it
@@ -39,7 +41,7 @@
 enum kind { K_BEAT, K_STATS, K_PENDING, K_FINAL, K_LEAVE };
 
 static const char beat_lua[] =
-	"#!lua\n"
+	"#!lua flags=allow-oom\n"
 	"-- KEYS[1] this daemon's hash, KEYS[2] the live-daemon set\n"
 	"-- ARGV[1] consumer, ARGV[2] expiry (ms), ARGV[3..] fields, values\n"
 	"-- Returns Redis's clock (Unix ms): the heartbeat written.\n"
@@ -57,7 +59,7 @@ static const char beat_lua[] =
 	"return now\n";
 
 static const char stats_lua[] =
-	"#!lua\n"
+	"#!lua flags=allow-oom\n"
 	"-- KEYS[1] a queue's counters; ARGV: field, increment, ...\n"
 	"for i = 1, #ARGV, 2 do\n"
 	"  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])\n"
@@ -65,7 +67,7 @@ static const char stats_lua[] =
 	"return 1\n";
 
 static const char leave_lua[] =
-	"#!lua\n"
+	"#!lua flags=allow-oom\n"
 	"-- KEYS[1] this daemon's hash, KEYS[2] the live-daemon set\n"
 	"-- ARGV[1] consumer\n"
 	"redis.call('DEL', KEYS[1])\n"

@@ -12,15 +12,29 @@
  * entry below the oldest one still pending (or, with nothing pending, up to
  * the last one delivered) is done; XTRIM MINID removes them for about
  * 0.3 us each.  Entries acknowledged out of order stay until the oldest
- * pending one goes; if that one lingers (a job running for more than a
- * second), the script XDELs what it acknowledges instead, so a long job
- * cannot let the stream grow without bound behind it.
+ * pending one goes; if that one lingers (delivered more than LINGER_MS ago:
+ * a long job, a dead daemon's entry not yet taken over), the script XDELs
+ * what it acknowledges instead, so a long job cannot let the stream grow
+ * behind it.  Lingering is judged by the entry's idle time in the pending
+ * list, not by its ID: a burst pushed within a second of a long job would
+ * otherwise stay until the long job ends.
+ *
+ * Claims take entries in ID order and stop before the first suspect (an
+ * entry delivered twice already: it may be what crashed a daemon), which
+ * the fetcher then takes alone (see fetch.h, quarantine).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "script.h"
+
+#define WQ_STR_(x)	#x
+#define WQ_STR(x)	WQ_STR_(x)
+
+/* The oldest pending entry delivered longer ago than this lingers: the
+   acknowledgement script then deletes what it acknowledges behind it. */
+#define LINGER_MS	100
 
 /* Redis's clock, in ms: leases and schedules ignore the daemons' clocks. */
 #define LUA_NOW \
@@ -36,10 +50,10 @@ static const char ack_lua[] =
 	"  local d = string.find(id, '-', 1, true)\n"
 	"  return tonumber(string.sub(id, 1, d - 1)), tonumber(string.sub(id, d + 1))\n"
 	"end\n"
-	"local p = redis.call('XPENDING', key, group)\n"
-	"local min\n"
-	"if p[1] > 0 then\n"
-	"  min = p[2]\n"
+	"local p = redis.call('XPENDING', key, group, '-', '+', 1)\n"
+	"local min, idle = nil, 0\n"
+	"if #p > 0 then\n"
+	"  min, idle = p[1][1], p[1][3]\n"
 	"else\n"
 	"  for _, g in ipairs(redis.call('XINFO', 'GROUPS', key)) do\n"
 	"    local name, last\n"
@@ -55,13 +69,8 @@ static const char ack_lua[] =
 	"end\n"
 	"if min == nil then return n end\n"
 	"redis.call('XTRIM', key, 'MINID', min)\n"
-	"local minms, minseq = split(min)\n"
-	"local newest = 0\n"
-	"for i = 2, #ARGV do\n"
-	"  local ms = split(ARGV[i])\n"
-	"  if ms > newest then newest = ms end\n"
-	"end\n"
-	"if newest - minms > 1000 then\n"
+	"if idle > tonumber(" WQ_STR(LINGER_MS) ") then\n"
+	"  local minms, minseq = split(min)\n"
 	"  for i = 2, #ARGV do\n"
 	"    local ms, seq = split(ARGV[i])\n"
 	"    if ms > minms or (ms == minms and seq >= minseq) then\n"
@@ -177,22 +186,29 @@ static const char claim_lua[] =
 	"-- KEYS[1] stream, KEYS[2] live-daemon set\n"
 	"-- ARGV[1] group, ARGV[2] from, ARGV[3] to, ARGV[4] count,\n"
 	"-- ARGV[5] start after this id ('-': from the oldest),\n"
-	"-- ARGV[6] 1 to check that `from` is still dead (0 when from == to).\n"
-	"-- Returns {entries, delivery counts} of what was claimed.\n"
+	"-- ARGV[6] 1 to check that `from` is still dead (0 when from == to),\n"
+	"-- ARGV[7] 1: take the first entry alone, suspect or not (quarantine);\n"
+	"--   0: take entries in order, stopping before the first suspect,\n"
+	"-- ARGV[8] an entry delivered this many times already is a suspect.\n"
+	"-- Returns {entries, delivery counts, 1 if a suspect waits, else 0}.\n"
 	LUA_NOW
 	"if ARGV[6] == '1' then\n"
 	"  local exp = redis.call('ZSCORE', KEYS[2], ARGV[2])\n"
-	"  if exp and tonumber(exp) >= now then return {{}, {}} end\n"
+	"  if exp and tonumber(exp) >= now then return {{}, {}, 0} end\n"
 	"end\n"
 	"local start = ARGV[5] == '-' and '-' or '(' .. ARGV[5]\n"
-	"local p = redis.call('XPENDING', KEYS[1], ARGV[1], start, '+', tonumber(ARGV[4]), ARGV[2])\n"
-	"if #p == 0 then return {{}, {}} end\n"
-	"local ids, counts = {}, {}\n"
-	"for i, e in ipairs(p) do ids[i] = e[1]; counts[e[1]] = e[4] + 1 end\n"
+	"local alone = ARGV[7] == '1'\n"
+	"local p = redis.call('XPENDING', KEYS[1], ARGV[1], start, '+', alone and 1 or tonumber(ARGV[4]), ARGV[2])\n"
+	"local ids, counts, waits = {}, {}, 0\n"
+	"for _, e in ipairs(p) do\n"
+	"  if not alone and e[4] >= tonumber(ARGV[8]) then waits = 1; break end\n"
+	"  table.insert(ids, e[1]); counts[e[1]] = e[4] + 1\n"
+	"end\n"
+	"if #ids == 0 then return {{}, {}, waits} end\n"
 	"local got = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, unpack(ids))\n"
 	"local cs = {}\n"
 	"for i, e in ipairs(got) do cs[i] = counts[e[1]] end\n"
-	"return {got, cs}\n";
+	"return {got, cs, waits}\n";
 
 static const char claim_ids_lua[] =
 	"#!lua flags=allow-oom\n"

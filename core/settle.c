@@ -51,6 +51,7 @@ struct wq_settler {
 	struct wq_call		 flush_call;
 	struct event		*retry_ev;
 	unsigned		 waiting;
+	unsigned		 failing;	/* error replies in a row */
 	void			(*flushed)(void *);
 	void			*flushed_arg;
 	struct wq_settler_stats	 st;
@@ -94,6 +95,32 @@ batch_free(struct batch *b)
 	free(b);
 }
 
+/*
+ * An error reply (Redis loading its data after a restart, a script
+ * refused): the command is sent again after RETRY_MS.  Only the first
+ * error of a run is logged, and the end of the run, so a Redis that
+ * refuses for a while costs two log lines, not one per batch per second.
+ */
+static void
+refused(struct wq_settler *s, const char *what, const char *key,
+    const char *err)
+{
+	s->st.errors++;
+	if (s->failing++ == 0)
+		wq_log(WQ_LOG_WARNING, "settle: %s on %s refused: %s; retrying "
+		    "every %d ms", what, key, err, RETRY_MS);
+	arm_retry(s);
+}
+
+static void
+accepted(struct wq_settler *s)
+{
+	if (s->failing > 0)
+		wq_log(WQ_LOG_NOTICE, "settle: Redis records outcomes again "
+		    "after %u refusal(s)", s->failing);
+	s->failing = 0;
+}
+
 static void
 batch_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 {
@@ -103,17 +130,14 @@ batch_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 	(void)r;
 	TAILQ_REMOVE(&s->sent, b, link);
 	if (reply == NULL || wq_redis_error(reply) != NULL) {
-		if (reply != NULL) {
-			s->st.errors++;
-			wq_log(WQ_LOG_WARNING, "settle: %s of %zu entries on %s "
-			    "refused: %s; retrying", b->script == WQ_SCRIPT_ACK ?
-			    "acknowledgement" : "hand-back", b->n,
-			    b->stream->key, wq_redis_error(reply));
-			arm_retry(s);
-		}
+		if (reply != NULL)
+			refused(s, b->script == WQ_SCRIPT_ACK ?
+			    "acknowledgement" : "hand-back", b->stream->key,
+			    wq_redis_error(reply));
 		TAILQ_INSERT_TAIL(&s->again, b, link);
 		return;
 	}
+	accepted(s);
 	for (size_t i = 0; i < b->n; i++)
 		forget(b->stream, b->ids[i]);
 	if (b->script == WQ_SCRIPT_ACK)
@@ -215,20 +239,19 @@ job_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 	(void)r;
 	TAILQ_REMOVE(&s->jobs_sent, job, link);
 	if (reply == NULL || wq_redis_error(reply) != NULL) {
-		if (reply != NULL) {
-			s->st.errors++;
-			wq_log(WQ_LOG_WARNING, "settle: job %s on %s: %s; "
-			    "retrying", wq_job_id(job), job->stream->key,
+		if (reply != NULL)
+			refused(s, job->verdict == WQ_VERDICT_DEAD ?
+			    "dead-lettering" : "scheduling", job->stream->key,
 			    wq_redis_error(reply));
-			arm_retry(s);
-		}
 		TAILQ_INSERT_TAIL(&s->jobs_again, job, link);
 		return;
 	}
+	accepted(s);
 	if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)
-		wq_log(WQ_LOG_NOTICE, "settle: job %s on %s is no longer ours "
-		    "(taken over); not recorded", wq_job_id(job),
-		    job->stream->key);
+		wq_log(WQ_LOG_NOTICE, "settle: job %s on %s is no longer "
+		    "pending for this daemon (recorded by an attempt whose "
+		    "reply was lost, or taken over by a peer); nothing to do",
+		    wq_job_id(job), job->stream->key);
 	else if (job->verdict == WQ_VERDICT_DEAD)
 		s->st.dead++;
 	else if (job->verdict == WQ_VERDICT_RETRY)
