@@ -14,7 +14,20 @@
  *
  * Entries that must not run are refused on the spot (through the refuse
  * callback, to the settler): malformed ones, ones delivered too often
- * (poison pills) and ones not yet due.  Loop thread only.
+ * (poison pills) and ones not yet due.
+ *
+ * Quarantine.  Taking entries back after a crash counts a delivery for
+ * each, also for those that never started (they waited in the local
+ * queue), so innocent jobs held next to a poison pill would reach
+ * max_deliveries with it.  An entry taken back that was delivered twice
+ * already is a suspect: suspects are taken one at a time and run alone
+ * (nothing else queued or running, no other fetch), so a crash then counts
+ * against the entry that caused it and no other.
+ *
+ * A watchdog checks every few seconds that the fetcher is not idle with
+ * room to fill, or waiting for an answer far longer than the connection's
+ * timeouts allow; it logs and fetches again (or reconnects) if so.  Loop
+ * thread only.
  */
 #ifndef WQ_FETCH_H
 #define WQ_FETCH_H

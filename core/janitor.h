@@ -3,7 +3,8 @@
  *
  *   - it renews this daemon's lease in each queue's live-daemon set
  *     ({<prefix>:<queue>}:alive, scored by expiry in Redis's clock), and
- *     notices when the lease had lapsed (the daemon was frozen);
+ *     notices when the lease had lapsed (the daemon was frozen or cut
+ *     off: Redis says so, or no renewal was confirmed for a lease's time);
  *   - it finds consumers whose lease expired while they still hold
  *     entries, and hands them to the fetcher to take over;
  *   - it lists this daemon's own pending entries that it does not hold

@@ -41,7 +41,8 @@ struct wq_redis_events {
 	void	*arg;
 };
 
-/* name is for the log ("redis fetch: ...") and CLIENT SETNAME. */
+/* name is for the log ("redis fetch: ...") and CLIENT SETNAME.  Blocks
+   SIGPIPE on the calling (loop) thread: hiredis writes with write(2). */
 struct wq_redis	*wq_redis_new(struct wq_loop *loop,
 		    const struct wq_conf_redis *conf, const char *name,
 		    const struct wq_redis_events *ev);

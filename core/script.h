@@ -31,7 +31,8 @@ enum wq_script {
 	WQ_SCRIPT_HANDBACK,	/* give unstarted entries back, uncounted */
 	WQ_SCRIPT_HEARTBEAT,	/* say this daemon lives; detect a lapse */
 	WQ_SCRIPT_REAP,		/* find dead consumers with pending entries */
-	WQ_SCRIPT_CLAIM,	/* take a dead consumer's entries */
+	WQ_SCRIPT_CLAIM,	/* take a dead consumer's (or our previous
+				   run's) entries, a suspect alone */
 	WQ_SCRIPT_CLAIM_IDS,	/* take back entries of our own by id */
 	WQ_SCRIPT_COUNT
 };
