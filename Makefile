@@ -159,7 +159,7 @@ VALGRIND ?= valgrind --quiet --error-exitcode=99 --leak-check=full \
 check-valgrind: all $(UNIT_TESTS) $(TEST_PLUGINS)
 	@fail=0; for t in $(UNIT_TESTS); do \
 	  echo "== valgrind $$t"; \
-	  WQ_TEST_PLUGIN_DIR=$(O)/tests/fixtures timeout -k 5 $(TEST_TIMEOUT) \
+	  WQ_TEST_SLOW=1 WQ_TEST_PLUGIN_DIR=$(O)/tests/fixtures timeout -k 5 $(TEST_TIMEOUT) \
 	    $(VALGRIND) $$t > $$t.valgrind.log 2>&1 || { fail=1; tail -n 40 $$t.valgrind.log; }; \
 	done; \
 	O=$(O) WQ_VALGRIND=1 sh tests/run-integration.sh $(VALGRIND_INTEGRATION) || fail=1; \
@@ -168,8 +168,7 @@ check-valgrind: all $(UNIT_TESTS) $(TEST_PLUGINS)
 # The daemon under valgrind, end to end (tests that stop it while a
 # handler still runs skip teardown on purpose and are left out).
 VALGRIND_INTEGRATION = tests/integration/t_skeleton.sh tests/integration/t_retry.sh \
-	tests/integration/t_badinput.sh tests/integration/t_schedule.sh \
-	tests/integration/t_http.sh tests/integration/t_reload.sh \
+	tests/integration/t_badinput.sh tests/integration/t_http.sh \
 	tests/integration/t_auth.sh tests/integration/t_connect.sh
 
 check-integration: all $(TEST_PLUGINS) $(BENCH_BIN)

@@ -68,6 +68,31 @@ wq_broker_handback(struct wq_broker *b, struct wq_job *job)
 	wq_broker_settle(b, job);
 }
 
+/* Fetching pauses while Redis is behind in confirming outcomes. */
+static size_t
+budget(void *ctx)
+{
+	struct wq_broker *b = ctx;
+
+	return wq_settler_full(b->settler) ? 0 : SIZE_MAX;
+}
+
+static void
+relief(void *arg)
+{
+	struct wq_broker *b = arg;
+
+	wq_fetcher_kick(b->fetcher, 0);
+}
+
+/* Outcomes allowed to wait for Redis before fetching pauses: a few
+   local queues' worth, never less than two full acknowledgement batches. */
+static unsigned
+settle_limit(const struct wq_conf *conf)
+{
+	return 4 * conf->prefetch + conf->workers + 2000;
+}
+
 static void
 refuse(void *ctx, struct wq_job *job)
 {
@@ -156,7 +181,8 @@ wq_broker_new(struct wq_loop *loop, const struct wq_conf *conf,
 	struct wq_broker *b = calloc(1, sizeof(*b));
 	struct wq_redis_events cev = { .up = cmd_up, .arg = b };
 	struct wq_redis_events fev = { .up = fetch_up, .arg = b };
-	struct wq_fetcher_ops fops = { .refuse = refuse, .ctx = b };
+	struct wq_fetcher_ops fops = { .refuse = refuse, .budget = budget,
+	    .ctx = b };
 
 	if (b == NULL)
 		return NULL;
@@ -182,6 +208,7 @@ wq_broker_new(struct wq_loop *loop, const struct wq_conf *conf,
 		return NULL;
 	}
 	wq_fetcher_set_order(b->fetcher, conf->order);
+	wq_settler_limit(b->settler, settle_limit(conf), relief, b);
 	return b;
 }
 
@@ -222,6 +249,7 @@ wq_broker_configure(struct wq_broker *b, const struct wq_conf *conf)
 		return -1;
 	b->conf = conf;
 	wq_fetcher_set_order(b->fetcher, conf->order);
+	wq_settler_limit(b->settler, settle_limit(conf), relief, b);
 	wq_janitor_set_period(b->janitor, conf->heartbeat_ms,
 	    conf->takeover_ms);
 	/* New queues need their groups; a blocked read must see them. */

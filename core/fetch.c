@@ -187,6 +187,22 @@ fill_fields(struct wq_job *job, const redisReply *fr)
 	return 0;
 }
 
+/* The handler to run: the entry's `plugin` (checked by the decoder to be
+   1 to 64 bytes) or the queue's default. */
+static void
+set_plugin(struct wq_job *job, const struct wq_stream *s)
+{
+	const char *name = job->entry.plugin != NULL ? job->entry.plugin :
+	    s->plugin;
+	size_t len = job->entry.plugin != NULL ? job->entry.plugin_len :
+	    strlen(s->plugin);
+
+	if (len >= sizeof(job->plugin))
+		len = sizeof(job->plugin) - 1;
+	memcpy(job->plugin, name, len);
+	job->plugin[len] = '\0';
+}
+
 /* Decides where a fresh job goes: the local queue or a refusal. */
 static void
 route(struct wq_fetcher *f, struct wq_stream *s, struct wq_job *job,
@@ -207,10 +223,7 @@ route(struct wq_fetcher *f, struct wq_stream *s, struct wq_job *job,
 		refuse(f, job, WQ_VERDICT_DEAD, WQ_REASON_INVALID);
 		return;
 	}
-	snprintf(job->plugin, sizeof(job->plugin), "%.*s",
-	    job->entry.plugin != NULL ? (int)job->entry.plugin_len :
-	    (int)strlen(s->plugin), job->entry.plugin != NULL ?
-	    job->entry.plugin : s->plugin);
+	set_plugin(job, s);
 	if (job->deliveries > s->max_deliveries) {
 		wq_job_fault(job, "delivered %u times (max_deliveries %lld): "
 		    "it may crash workqd", job->deliveries,
@@ -218,7 +231,7 @@ route(struct wq_fetcher *f, struct wq_stream *s, struct wq_job *job,
 		refuse(f, job, WQ_VERDICT_DEAD, WQ_REASON_POISON);
 		return;
 	}
-	if (job->entry.due_ms > wq_clock_wall_ms()) {
+	if (job->entry.due_ms >= 0 && job->entry.due_ms > wq_clock_wall_ms()) {
 		job->due_ms = job->entry.due_ms;
 		refuse(f, job, WQ_VERDICT_DEFER, WQ_REASON_NONE);
 		return;
@@ -258,7 +271,6 @@ take(struct wq_fetcher *f, struct wq_stream *s, redisReply *entries,
 	job->policy = s->policy;
 	job->sem = &s->sem;
 	job->deliveries = deliveries;
-	job->fetched_us = wq_clock_mono_us();
 	if (f->stopping) {
 		refuse(f, job, WQ_VERDICT_HANDBACK, WQ_REASON_NONE);
 		return 1;
@@ -663,6 +675,13 @@ suspect_orphan(struct wq_fetcher *f)
 	return NULL;
 }
 
+/* The owner's budget (the outcomes Redis has yet to confirm). */
+static size_t
+budget(const struct wq_fetcher *f)
+{
+	return f->ops.budget != NULL ? f->ops.budget(f->ops.ctx) : SIZE_MAX;
+}
+
 static void
 next(struct wq_fetcher *f)
 {
@@ -680,6 +699,8 @@ next(struct wq_fetcher *f)
 			wq_fetcher_kick(f, 0);
 		return;
 	}
+	if (room > budget(f) && (room = budget(f)) == 0)
+		return;			/* kicked when Redis catches up */
 	if (f->isolating && !idle(f))
 		return;			/* a suspect runs alone */
 	f->isolating = 0;
@@ -715,7 +736,8 @@ has_work(struct wq_fetcher *f)
  * The watchdog.  Workers that silently stop consuming after a reconnect
  * are what users of other queues complain about most, so the fetcher
  * checks itself: found idle (connected, nothing outstanding, no backoff,
- * room in the local queue and a queue with credit) on two ticks in a row
+ * room in the local queue and a budget, a queue with credit) on two ticks
+ * in a row
  * with no command sent in between, it fetches again; a command with no
  * answer for STUCK_MS (the connection's own timeouts should have dropped
  * it long before) drops the connection.  Either is a bug somewhere, so it
@@ -731,7 +753,8 @@ watch_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (f->stopping || !wq_redis_ready(f->fetch) || f->busy ||
 	    !f->groups_ready || evtimer_pending(f->retry_ev, NULL) ||
-	    wq_queue_waiting(&f->idlew) || room == 0 || !has_work(f)) {
+	    wq_queue_waiting(&f->idlew) || room == 0 || budget(f) == 0 ||
+	    !has_work(f)) {
 		f->idle_seen = 0;
 		if (f->busy && !f->stopping && wq_clock_mono_us() -
 		    f->busy_since_us > (int64_t)STUCK_MS * 1000) {

@@ -85,7 +85,6 @@ struct wq_job {
 
 	/* Running. */
 	struct wq_module	*module;
-	int64_t			 fetched_us;	/* monotonic */
 	int64_t			 started_us;	/* monotonic */
 	int64_t			 timeout_ms;	/* the timeout applied */
 	atomic_int		 cancelled;

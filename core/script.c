@@ -281,3 +281,16 @@ wq_script_eval(struct wq_redis *r, enum wq_script s, wq_redis_cb *cb,
 	}
 	return rc;
 }
+
+int
+wq_script_evalv(struct wq_redis *r, enum wq_script s, wq_redis_cb *cb,
+    void *arg, int nkeys, int n, const char **v)
+{
+	char nk[16];
+
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	v[0] = "EVAL";
+	v[1] = sources[s];
+	v[2] = nk;
+	return wq_redis_command(r, cb, arg, 0, n, v, NULL);
+}

@@ -48,5 +48,13 @@ const char	*wq_script_source(enum wq_script s);
 int	wq_script_eval(struct wq_redis *r, enum wq_script s, wq_redis_cb *cb,
 	    void *arg, int nkeys, int nargs, const char **argv,
 	    const size_t *lens);
+/*
+ * The same without copying: v holds WQ_SCRIPT_ARGV0 slots left for this
+ * function to fill, then the keys and the args (n items in all, C
+ * strings).  For callers that build large vectors in buffers they keep.
+ */
+#define WQ_SCRIPT_ARGV0	3
+int	wq_script_evalv(struct wq_redis *r, enum wq_script s, wq_redis_cb *cb,
+	    void *arg, int nkeys, int n, const char **v);
 
 #endif /* WQ_SCRIPT_H */

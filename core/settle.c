@@ -2,9 +2,18 @@
  * The settler (see settle.h).
  *
  * DESIGN: ids to acknowledge (or hand back) collect in an open batch per
- * stream and kind; a flush queued with wq_loop_soon sends every open batch
- * at the end of the loop turn, so the batch size follows the load by
- * itself: one id when idle, hundreds under load.  A batch or job in flight
+ * stream and kind; a flush queued with wq_loop_soon sends the open batches
+ * at the end of the loop turn, one in flight per stream and kind: what
+ * arrives while one is in flight waits for its reply, so the batch size
+ * follows the load by itself (one id when idle, up to BATCH_MAX under
+ * load) and Redis gets few, large scripts instead of many small ones.
+ * Batches and their buffers are kept on a spare list and reused.
+ *
+ * Outcomes not yet confirmed are counted (waiting); past the limit the
+ * settler tells its owner, which stops fetching until Redis has caught up
+ * to half the limit: a daemon never runs ahead of what Redis records.
+ *
+ * A batch or job in flight
  * sits on the `sent` lists; a reply settles it, a NULL reply (connection
  * lost: outcome unknown) or an error reply moves it to the `again` lists,
  * which are sent again when the connection is back, or after RETRY_MS for
@@ -26,13 +35,20 @@
 
 #define BATCH_MAX	1000
 #define RETRY_MS	1000
+#define SPARE_MAX	8
+
+/* An entry id, with its parsed form for the held set. */
+struct bid {
+	char		 id[WQ_ID_MAX];
+	uint64_t	 ms, seq;
+};
 
 struct batch {
 	TAILQ_ENTRY(batch)	 link;
 	struct wq_settler	*settler;
 	struct wq_stream	*stream;
 	enum wq_script		 script;	/* ACK or HANDBACK */
-	char			(*ids)[WQ_ID_MAX];
+	struct bid		*ids;
 	size_t			 n, cap;
 };
 
@@ -46,6 +62,14 @@ struct wq_settler {
 	struct batch_list	 open;
 	struct batch_list	 sent;
 	struct batch_list	 again;
+	struct batch_list	 spare;
+	unsigned		 nspare;
+	const char		**argv;		/* reused for every batch */
+	size_t			 argv_cap;
+	unsigned		 limit;		/* 0: none */
+	int			 over;		/* waiting reached the limit */
+	void			(*relief)(void *);
+	void			*relief_arg;
 	struct wq_job_list	 jobs_sent;
 	struct wq_job_list	 jobs_again;
 	struct wq_call		 flush_call;
@@ -59,6 +83,25 @@ struct wq_settler {
 
 static void	send_job(struct wq_settler *s, struct wq_job *job);
 
+/* waiting went down: below half the limit, fetching may resume. */
+static void
+less_waiting(struct wq_settler *s, unsigned n)
+{
+	s->waiting -= n;
+	if (s->over && s->waiting < s->limit / 2) {
+		s->over = 0;
+		if (s->relief != NULL)
+			s->relief(s->relief_arg);
+	}
+}
+
+static void
+more_waiting(struct wq_settler *s)
+{
+	if (++s->waiting >= s->limit && s->limit > 0)
+		s->over = 1;
+}
+
 static void
 maybe_flushed(struct wq_settler *s)
 {
@@ -70,14 +113,6 @@ maybe_flushed(struct wq_settler *s)
 	fn(s->flushed_arg);
 }
 
-static void
-forget(struct wq_stream *stream, const char *id)
-{
-	uint64_t ms, seq;
-
-	if (wq_id_parse(id, strlen(id), &ms, &seq) == 0)
-		wq_idset_del(&stream->held, ms, seq);
-}
 
 static void
 arm_retry(struct wq_settler *s)
@@ -93,6 +128,30 @@ batch_free(struct batch *b)
 {
 	free(b->ids);
 	free(b);
+}
+
+/* A batch done with: kept for reuse, buffer and all, up to SPARE_MAX. */
+static void
+batch_done(struct wq_settler *s, struct batch *b)
+{
+	if (s->nspare >= SPARE_MAX) {
+		batch_free(b);
+		return;
+	}
+	b->n = 0;
+	TAILQ_INSERT_HEAD(&s->spare, b, link);
+	s->nspare++;
+}
+
+static int
+in_flight(const struct wq_settler *s, const struct batch *b)
+{
+	const struct batch *x;
+
+	TAILQ_FOREACH(x, &s->sent, link)
+		if (x->stream == b->stream && x->script == b->script)
+			return 1;
+	return 0;
 }
 
 /*
@@ -139,26 +198,33 @@ batch_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 	}
 	accepted(s);
 	for (size_t i = 0; i < b->n; i++)
-		forget(b->stream, b->ids[i]);
+		wq_idset_del(&b->stream->held, b->ids[i].ms, b->ids[i].seq);
 	if (b->script == WQ_SCRIPT_ACK)
 		s->st.acked += b->n;
 	else
 		s->st.handed_back += b->n;
-	s->waiting -= (unsigned)b->n;
-	batch_free(b);
+	less_waiting(s, (unsigned)b->n);
+	batch_done(s, b);
+	/* What waited for this batch's reply goes out now. */
+	if (!TAILQ_EMPTY(&s->open))
+		wq_loop_soon(s->loop, &s->flush_call);
 	maybe_flushed(s);
 }
 
 static void
 send_batch(struct wq_settler *s, struct batch *b)
 {
-	size_t argc = b->n + 4, i = 0;
-	const char **argv = malloc(argc * sizeof(*argv));
+	size_t need = WQ_SCRIPT_ARGV0 + 4 + b->n, i = WQ_SCRIPT_ARGV0;
+	const char **argv = s->argv;
 
-	if (argv == NULL) {
-		TAILQ_INSERT_TAIL(&s->again, b, link);
-		arm_retry(s);
-		return;
+	if (need > s->argv_cap) {
+		if ((argv = realloc(s->argv, need * sizeof(*argv))) == NULL) {
+			TAILQ_INSERT_TAIL(&s->again, b, link);
+			arm_retry(s);
+			return;
+		}
+		s->argv = argv;
+		s->argv_cap = need;
 	}
 	argv[i++] = b->stream->key;
 	argv[i++] = s->group;
@@ -167,13 +233,12 @@ send_batch(struct wq_settler *s, struct batch *b)
 		argv[i++] = WQ_HANDBACK_CONSUMER;
 	}
 	for (size_t j = 0; j < b->n; j++)
-		argv[i++] = b->ids[j];
-	if (wq_script_eval(s->redis, b->script, batch_reply, b, 1,
-	    (int)i - 1, argv, NULL) == 0)
+		argv[i++] = b->ids[j].id;
+	if (wq_script_evalv(s->redis, b->script, batch_reply, b, 1, (int)i,
+	    argv) == 0)
 		TAILQ_INSERT_TAIL(&s->sent, b, link);
 	else
 		TAILQ_INSERT_TAIL(&s->again, b, link);
-	free(argv);
 }
 
 static void
@@ -181,9 +246,12 @@ flush_cb(struct wq_call *call)
 {
 	struct wq_settler *s = (struct wq_settler *)((char *)call -
 	    offsetof(struct wq_settler, flush_call));
-	struct batch *b;
+	struct batch *b, *next;
 
-	while ((b = TAILQ_FIRST(&s->open)) != NULL) {
+	for (b = TAILQ_FIRST(&s->open); b != NULL; b = next) {
+		next = TAILQ_NEXT(b, link);
+		if (in_flight(s, b))
+			continue;	/* sent when that one's reply comes */
 		TAILQ_REMOVE(&s->open, b, link);
 		send_batch(s, b);
 	}
@@ -199,7 +267,10 @@ open_batch(struct wq_settler *s, struct wq_stream *stream,
 		if (b->stream == stream && b->script == script &&
 		    b->n < BATCH_MAX)
 			return b;
-	if ((b = calloc(1, sizeof(*b))) == NULL)
+	if ((b = TAILQ_FIRST(&s->spare)) != NULL) {
+		TAILQ_REMOVE(&s->spare, b, link);
+		s->nspare--;
+	} else if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
 	b->settler = s;
 	b->stream = stream;
@@ -224,8 +295,10 @@ add_id(struct wq_settler *s, struct wq_job *job, enum wq_script script)
 		b->ids = ids;
 		b->cap = cap;
 	}
-	memcpy(b->ids[b->n++], job->entry_id, WQ_ID_MAX);
-	s->waiting++;
+	memcpy(b->ids[b->n].id, job->entry_id, WQ_ID_MAX);
+	b->ids[b->n].ms = job->id_ms;
+	b->ids[b->n++].seq = job->id_seq;
+	more_waiting(s);
 	wq_loop_soon(s->loop, &s->flush_call);
 	return 0;
 }
@@ -259,7 +332,7 @@ job_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 	else
 		s->st.deferred++;
 	wq_idset_del(&job->stream->held, job->id_ms, job->id_seq);
-	s->waiting--;
+	less_waiting(s, 1);
 	wq_job_unref(job);
 	maybe_flushed(s);
 }
@@ -399,7 +472,7 @@ wq_settle(struct wq_settler *s, struct wq_job *job)
 	default:
 		break;
 	}
-	s->waiting++;
+	more_waiting(s);
 	send_job(s, job);
 }
 
@@ -447,6 +520,7 @@ wq_settler_new(struct wq_loop *loop, struct wq_redis *r, const char *group,
 	TAILQ_INIT(&s->open);
 	TAILQ_INIT(&s->sent);
 	TAILQ_INIT(&s->again);
+	TAILQ_INIT(&s->spare);
 	TAILQ_INIT(&s->jobs_sent);
 	TAILQ_INIT(&s->jobs_again);
 	s->flush_call.fn = flush_cb;
@@ -494,6 +568,8 @@ wq_settler_free(struct wq_settler *s)
 	/* What is in flight belongs to the connection's callbacks: the
 	   caller frees the connection first, which answers them NULL. */
 	free_batches(&s->sent);
+	free_batches(&s->spare);
+	free(s->argv);
 	free_jobs(&s->jobs_sent);
 	if (s->retry_ev != NULL)
 		event_free(s->retry_ev);
@@ -521,4 +597,20 @@ wq_settler_stats(const struct wq_settler *s, struct wq_settler_stats *st)
 {
 	*st = s->st;
 	st->waiting = s->waiting;
+}
+
+void
+wq_settler_limit(struct wq_settler *s, unsigned limit, void (*relief)(void *),
+    void *arg)
+{
+	s->limit = limit;
+	s->relief = relief;
+	s->relief_arg = arg;
+	s->over = limit > 0 && s->waiting >= limit;
+}
+
+int
+wq_settler_full(const struct wq_settler *s)
+{
+	return s->over;
 }

@@ -5,8 +5,9 @@
  * dead letters, or handed back unstarted.  Until Redis confirms, the entry
  * stays pending and stays in its stream's held set.
  *
- * Acknowledgements are batched: every ack of one loop turn goes out as one
- * script per queue, so a busy daemon pays one round trip for many jobs.
+ * Acknowledgements are batched: the acks of a loop turn go out as one
+ * script per queue, and while one is in flight the next batch grows, so a
+ * busy daemon pays one round trip for many jobs.
  * Everything else is one script per job (they are the rare paths).  When
  * the connection drops, whatever waited for a reply is sent again once it
  * is back: each script is safe to run twice.
@@ -51,5 +52,13 @@ void	wq_settler_flush(struct wq_settler *s, void (*done)(void *),
 	    void *arg);
 void	wq_settler_stats(const struct wq_settler *s,
 	    struct wq_settler_stats *st);
+/*
+ * Backpressure from Redis: once `limit` outcomes wait for confirmation the
+ * settler is full (its owner should stop fetching); once they are down to
+ * half, relief(arg) is called.  0: no limit.
+ */
+void	wq_settler_limit(struct wq_settler *s, unsigned limit,
+	    void (*relief)(void *), void *arg);
+int	wq_settler_full(const struct wq_settler *s);
 
 #endif /* WQ_SETTLE_H */

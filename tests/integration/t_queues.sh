@@ -42,7 +42,8 @@ last_high=$(awk '$5 == "high" { n = NR } END { print n }' "$REC")
 kill -TERM "$WQ_PID"
 wait_exit "$WQ_PID"
 
-# Weighted 3:1 over a backlog in both: about three a-jobs per b-job.
+# Weighted 3:1 over a backlog in both: about three a-jobs per b-job
+# (both queues stay backlogged for the first 200 runs).
 : > "$REC"
 yaml_config "$T/weighted.yaml" <<EOF
 workers: 1
@@ -54,15 +55,15 @@ queues:
   - { name: wa, plugin: lifecycle, weight: 3 }
   - { name: wb, plugin: lifecycle, weight: 1 }
 EOF
-fill wa 400 ok
-fill wb 400 ok
+fill wa 200 ok
+fill wb 200 ok
 workqd_start "$T/weighted.yaml"
-wait_until 30 sh -c "[ \$(wc -l < $REC) -ge 400 ]" || fail "weighted: $(records "$REC") ran"
+wait_until 30 sh -c "[ \$(wc -l < $REC) -ge 200 ]" || fail "weighted: $(records "$REC") ran"
 kill -TERM "$WQ_PID"
 wait_exit "$WQ_PID"
-a=$(head -n 400 "$REC" | awk '$5 == "wa"' | wc -l)
-b=$(head -n 400 "$REC" | awk '$5 == "wb"' | wc -l)
-say "weighted 3:1 -> $a:$b in the first 400 runs"
+a=$(head -n 200 "$REC" | awk '$5 == "wa"' | wc -l)
+b=$(head -n 200 "$REC" | awk '$5 == "wb"' | wc -l)
+say "weighted 3:1 -> $a:$b in the first 200 runs"
 [ "$a" -ge $((2 * b)) ] && [ "$a" -le $((5 * b)) ] ||
     fail "weighted 3:1 gave $a:$b"
 

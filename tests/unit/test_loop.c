@@ -453,7 +453,7 @@ test_stall_detector(void **state)
 	assert_int_equal(step_until(loop, &norder, 1), 0);
 	n = wq_loop_stalls(loop, &max_ms);
 	assert_true(n >= 2);
-	assert_true(max_ms >= 50);
+	assert_true(max_ms >= 40);
 
 	/* Off again. */
 	wq_loop_set_stall(loop, 0);
