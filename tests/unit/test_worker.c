@@ -381,7 +381,6 @@ mkjob(struct fx *fx, const char *queue, const char *plugin,
 	snprintf(job->plugin, sizeof(job->plugin), "%s", plugin);
 	job->policy = defaults;
 	job->sem = fx->sem_on && strcmp(queue, "a") == 0 ? &fx->sem : NULL;
-	job->fetched_us = wq_clock_mono_us();
 	return job;
 }
 
