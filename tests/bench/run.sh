@@ -11,7 +11,8 @@
 #                   with two reads in flight, no workqd: the most this Redis
 #                   gives workqd's command mix.  Also the same read with
 #                   XACK + XTRIM MINID instead of the script, and with COUNT
-#                   100.  Redis's CPU time per job in it gives its capacity
+#                   100, and (ceiling_small) on a SMALL_BACKLOG stream.
+#                   Redis's CPU time per job in it gives its capacity
 #                   (one core / that time), which other tenants of the
 #                   cores disturb less than the ceiling's jobs/s.
 #   drain_async     a pre-filled backlog of BACKLOG entries drained by
@@ -283,7 +284,25 @@ ceiling() {
 	wqload fill "$BACKLOG" > /dev/null
 	l=$("$WQLOAD" -s "$SOCK" -r "$REDIS_PID" -b 100 ceiling "$BACKLOG" script)
 	record "ceiling_b100 mix=script batch=100 jobs=$(val jobs "$l") jobs_per_s=$(val jobs_per_s "$l") redis_cpu_us_per_job=$(val redis_cpu_us_per_job "$l") others_pct=$(val others_pct "$l")"
+	ceiling_small
 	redis_stop
+}
+
+# The same mix on a SMALL_BACKLOG stream, SMALL_RUNS times (median): how
+# much of drain_small's lead over drain_async is Redis's own.
+ceiling_small() {
+	: > "$T/ceil_small"
+	i=0
+	while [ "$i" -lt "$SMALL_RUNS" ]; do
+		wqload fill "$SMALL_BACKLOG" > /dev/null
+		"$WQLOAD" -s "$SOCK" -r "$REDIS_PID" -b "$CEIL_BATCH" \
+		    ceiling "$SMALL_BACKLOG" script >> "$T/ceil_small"
+		i=$(( i + 1 ))
+	done
+	rate=$(while read -r l; do val jobs_per_s "$l"; done < "$T/ceil_small" | median)
+	rcpu=$(while read -r l; do val redis_cpu_us_per_job "$l"; done < "$T/ceil_small" | median)
+	oth=$(while read -r l; do val others_pct "$l"; done < "$T/ceil_small" | median)
+	record "ceiling_small mix=script batch=$CEIL_BATCH jobs=$SMALL_BACKLOG runs=$SMALL_RUNS jobs_per_s=$rate redis_cpu_us_per_job=$rcpu others_pct=$oth"
 }
 
 # ---------------------------------------------------------------- drains
@@ -418,7 +437,7 @@ report() {
 	printf "$fmt" figure jobs jobs/s "of ceil" "cpu us/j" "redis" \
 	    "rss KiB" read ack others
 	printf "$fmt" "" "" "" "" "workqd" "us/j" "peak" batch batch "cpu %"
-	for n in ceiling ceiling_raw ceiling_b100; do
+	for n in ceiling ceiling_raw ceiling_b100 ceiling_small; do
 		printf "$fmt" "$n" "$(get $n jobs)" "$(get $n jobs_per_s)" \
 		    "$(div "$(get $n jobs_per_s)" "$c" 2)" - \
 		    "$(get $n redis_cpu_us_per_job)" - "$(get $n batch)" \
@@ -456,6 +475,11 @@ report() {
 	ratio=$(div "$(get drain_small jobs_per_s)" "$(get drain_async jobs_per_s)")
 	target backlog_ratio "$ratio" ">=" 0.90 "drain $SMALL_BACKLOG vs $BACKLOG, ratio (>= 0.9)"
 	target backlog_ratio_max "$ratio" "<=" 1.11 "drain $SMALL_BACKLOG vs $BACKLOG, ratio (<= 1.11)"
+	# Redis alone shows the same effect of the stream's size, if any.
+	rratio=$(div "$(get ceiling_small jobs_per_s)" "$(get ceiling jobs_per_s)")
+	printf '  %-44s %12s  (information: Redis alone, no workqd)\n' \
+	    "ceiling $SMALL_BACKLOG vs $BACKLOG, ratio" "$rratio"
+	echo "BENCH name=ceiling_backlog_ratio value=$rratio" >> "$RESULTS"
 	# CPU per job moves far less than jobs/s with the other tenants of
 	# the cores: the steadier sign of a cost that grows with the backlog.
 	cratio=$(div "$(get drain_async cpu_us_per_job)" "$(get drain_small cpu_us_per_job)")
