@@ -69,17 +69,24 @@ static const char usage_text[] =
 	"Exit status: 0 ok, 1 failure, 64 usage, 69 Redis unreachable,\n"
 	"78 configuration.\n";
 
+/* "workqctl: <message>" on stderr, after what stdout holds so far. */
+static void WQ_PRINTF(1, 0)
+vsay(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs("workqctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void
 ctl_fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("workqctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(code);
 }
 
@@ -88,12 +95,10 @@ ctl_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("workqctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputs("\n(workqctl -h for help)\n", stderr);
+	fputs("(workqctl -h for help)\n", stderr);
 	exit(CTL_EXIT_USAGE);
 }
 

@@ -151,6 +151,17 @@ void			 table_bytes(struct ctl_table *t, const char *s,
 /* Prints and frees. */
 void			 table_print(struct ctl_table *t, FILE *f);
 
+/* A command's list of items on stdout: a table, or with --json the
+   document {"<name>": [...]}, whose items the caller writes into j. */
+struct ctl_list {
+	struct ctl_json		 j;	/* with --json */
+	struct ctl_table	*t;	/* otherwise; NULL with --json */
+};
+void	ctl_list_begin(struct ctl_list *l, const struct ctl *c,
+	    const char *name, const char *const *heads, const char *align);
+/* Prints the table, or closes the JSON document. */
+void	ctl_list_end(struct ctl_list *l);
+
 /* The commands: each returns the exit code. */
 int	ctl_stats(struct ctl *c);
 int	ctl_daemons(struct ctl *c);

@@ -104,8 +104,7 @@ ctl_daemons(struct ctl *c)
 	    "VERSION", "HEARTBEAT", "BUSY", "JOBS/S", "UP", "QUEUES", NULL };
 	int64_t now = ctl_now(c);
 	redisReply *z, **h;
-	struct ctl_table *t = NULL;
-	struct ctl_json j;
+	struct ctl_list l;
 	struct daemon d;
 
 	if (c->argc > 1)
@@ -119,28 +118,17 @@ ctl_daemons(struct ctl *c)
 		    z->element[i]->str));
 	for (size_t i = 0; i < z->elements; i++)
 		h[i] = ctl_check(ctl_reply(c), "HGETALL");
-	if (c->json) {
-		json_start(&j, stdout);
-		json_open(&j, '{');
-		json_key(&j, "daemons");
-		json_open(&j, '[');
-	} else
-		t = table_new(heads, "llrlrrrrl");
+	ctl_list_begin(&l, c, "daemons", heads, "llrlrrrrl");
 	for (size_t i = 0; i < z->elements; i++) {
 		if (h[i]->type != REDIS_REPLY_ARRAY || h[i]->elements == 0)
 			continue;	/* expired between the two reads */
 		fill(&d, h[i]);
-		if (c->json)
-			json_daemon(&j, &d, now);
+		if (l.t == NULL)
+			json_daemon(&l.j, &d, now);
 		else
-			row(t, &d, now);
+			row(l.t, &d, now);
 	}
-	if (c->json) {
-		json_close(&j, ']');
-		json_close(&j, '}');
-		json_finish(&j);
-	} else
-		table_print(t, stdout);
+	ctl_list_end(&l);
 	for (size_t i = 0; i < z->elements; i++)
 		freeReplyObject(h[i]);
 	free(h);

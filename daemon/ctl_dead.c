@@ -165,8 +165,7 @@ list(struct ctl *c, const struct ctl_queues *q, int64_t now)
 {
 	static const char *const heads[] = { "QUEUE", "ID", "AGE", "REASON",
 	    "ATTEMPTS", "PLUGIN", "ERROR", NULL };
-	struct ctl_table *t = c->json ? NULL : table_new(heads, "llrlrll");
-	struct ctl_json j;
+	struct ctl_list l;
 	char end[64];
 	redisReply *r;
 	long long total;
@@ -174,12 +173,7 @@ list(struct ctl *c, const struct ctl_queues *q, int64_t now)
 	if (c->argc > 2)
 		ctl_usage("dead list: IDs go to dead show");
 	range_end(c, now, end, sizeof(end));
-	if (c->json) {
-		json_start(&j, stdout);
-		json_open(&j, '{');
-		json_key(&j, "queues");
-		json_open(&j, '[');
-	}
+	ctl_list_begin(&l, c, "queues", heads, "llrlrll");
 	for (size_t k = 0; k < q->n; k++) {
 		const char *dead = ctl_key(c, q->names[k], "dead");
 
@@ -187,35 +181,31 @@ list(struct ctl *c, const struct ctl_queues *q, int64_t now)
 		r = ctl_check(c->limit > 0 ? ctl_cmd(c, "XRANGE %s - %s COUNT "
 		    "%ld", dead, end, c->limit) : ctl_cmd(c, "XRANGE %s - %s",
 		    dead, end), "XRANGE");
-		if (c->json) {
-			json_open(&j, '{');
-			json_key(&j, "queue");
-			json_cstr(&j, q->names[k]);
-			json_key(&j, "total");
-			json_int(&j, total);
-			json_key(&j, "entries");
-			json_open(&j, '[');
+		if (l.t == NULL) {
+			json_open(&l.j, '{');
+			json_key(&l.j, "queue");
+			json_cstr(&l.j, q->names[k]);
+			json_key(&l.j, "total");
+			json_int(&l.j, total);
+			json_key(&l.j, "entries");
+			json_open(&l.j, '[');
 		}
 		for (size_t i = 0; i < r->elements; i++)
-			if (c->json)
-				json_entry(&j, q->names[k], r->element[i], now);
+			if (l.t == NULL)
+				json_entry(&l.j, q->names[k], r->element[i],
+				    now);
 			else
-				row(t, q->names[k], r->element[i], now);
-		if (c->json) {
-			json_close(&j, ']');
-			json_close(&j, '}');
+				row(l.t, q->names[k], r->element[i], now);
+		if (l.t == NULL) {
+			json_close(&l.j, ']');
+			json_close(&l.j, '}');
 		} else if (c->older_than_ms < 0 && total > (long long)r->elements)
 			fprintf(stderr, "workqctl: %s: %zu of %lld dead letters "
 			    "shown (--limit 0 shows all)\n", q->names[k],
 			    r->elements, total);
 		freeReplyObject(r);
 	}
-	if (c->json) {
-		json_close(&j, ']');
-		json_close(&j, '}');
-		json_finish(&j);
-	} else
-		table_print(t, stdout);
+	ctl_list_end(&l);
 	return CTL_EXIT_OK;
 }
 

@@ -90,9 +90,8 @@ ctl_scheduled(struct ctl *c)
 {
 	static const char *const heads[] = { "QUEUE", "DUE", "ATTEMPT",
 	    "PLUGIN", "JOB", "PAYLOAD", NULL };
-	struct ctl_table *t = NULL;
 	struct ctl_queues q;
-	struct ctl_json j;
+	struct ctl_list l;
 	char limit[32];
 	redisReply *r;
 	int64_t now;
@@ -102,13 +101,7 @@ ctl_scheduled(struct ctl *c)
 	ctl_queues(c, c->queue_opts, c->nqueue_opts, &q);
 	now = ctl_now(c);
 	snprintf(limit, sizeof(limit), "%ld", c->limit);
-	if (c->json) {
-		json_start(&j, stdout);
-		json_open(&j, '{');
-		json_key(&j, "scheduled");
-		json_open(&j, '[');
-	} else
-		t = table_new(heads, "llrlll");
+	ctl_list_begin(&l, c, "scheduled", heads, "llrlll");
 	for (size_t k = 0; k < q.n; k++) {
 		const char *argv[] = { "EVAL", list_lua, "1",
 		    ctl_key(c, q.names[k], "scheduled"), limit };
@@ -117,18 +110,14 @@ ctl_scheduled(struct ctl *c)
 		for (size_t i = 0; i < r->elements; i++) {
 			if (r->element[i]->elements != 2)
 				continue;
-			if (c->json)
-				json_item(&j, q.names[k], r->element[i], now);
+			if (l.t == NULL)
+				json_item(&l.j, q.names[k], r->element[i],
+				    now);
 			else
-				row(t, q.names[k], r->element[i], now);
+				row(l.t, q.names[k], r->element[i], now);
 		}
 		freeReplyObject(r);
 	}
-	if (c->json) {
-		json_close(&j, ']');
-		json_close(&j, '}');
-		json_finish(&j);
-	} else
-		table_print(t, stdout);
+	ctl_list_end(&l);
 	return CTL_EXIT_OK;
 }

@@ -110,60 +110,59 @@ gather(struct ctl *c, const struct ctl_queues *q, struct qstats *st)
 }
 
 static void
-print_json(const struct ctl_queues *q, const struct qstats *st)
+json_queue(struct ctl_json *j, const char *name, const struct qstats *st)
 {
-	struct ctl_json j;
-
-	json_start(&j, stdout);
-	json_open(&j, '{');
-	json_key(&j, "queues");
-	json_open(&j, '[');
-	for (size_t k = 0; k < q->n; k++) {
-		json_open(&j, '{');
-		json_key(&j, "queue");
-		json_cstr(&j, q->names[k]);
-		json_key(&j, "length");
-		json_int(&j, st[k].length);
-		json_key(&j, "pending");
-		json_int(&j, st[k].pending);
-		json_key(&j, "scheduled");
-		json_int(&j, st[k].scheduled);
-		json_key(&j, "dead");
-		json_int(&j, st[k].dead);
-		json_key(&j, "counters");
-		json_open(&j, '{');
-		for (int i = 0; i < NCOUNTERS; i++) {
-			json_key(&j, counters[i]);
-			json_int(&j, st[k].count[i]);
-		}
-		json_close(&j, '}');
-		json_key(&j, "jobs_per_second");
-		json_num(&j, st[k].rate);
-		json_close(&j, '}');
+	json_open(j, '{');
+	json_key(j, "queue");
+	json_cstr(j, name);
+	json_key(j, "length");
+	json_int(j, st->length);
+	json_key(j, "pending");
+	json_int(j, st->pending);
+	json_key(j, "scheduled");
+	json_int(j, st->scheduled);
+	json_key(j, "dead");
+	json_int(j, st->dead);
+	json_key(j, "counters");
+	json_open(j, '{');
+	for (int i = 0; i < NCOUNTERS; i++) {
+		json_key(j, counters[i]);
+		json_int(j, st->count[i]);
 	}
-	json_close(&j, ']');
-	json_close(&j, '}');
-	json_finish(&j);
+	json_close(j, '}');
+	json_key(j, "jobs_per_second");
+	json_num(j, st->rate);
+	json_close(j, '}');
 }
 
 static void
-print_table(const struct ctl_queues *q, const struct qstats *st)
+row(struct ctl_table *t, const char *name, const struct qstats *st)
+{
+	table_cell(t, "%s", name);
+	table_cell(t, "%lld", st->length);
+	table_cell(t, "%lld", st->pending);
+	table_cell(t, "%lld", st->scheduled);
+	table_cell(t, "%lld", st->dead);
+	table_cell(t, "%lld", st->count[0]);
+	table_cell(t, "%lld", st->count[1]);
+	table_cell(t, "%.1f", st->rate);
+}
+
+static void
+print(const struct ctl *c, const struct ctl_queues *q,
+    const struct qstats *st)
 {
 	static const char *const heads[] = { "QUEUE", "LENGTH", "PENDING",
 	    "SCHEDULED", "DEAD", "DONE", "FAILED", "JOBS/S", NULL };
-	struct ctl_table *t = table_new(heads, "lrrrrrrr");
+	struct ctl_list l;
 
-	for (size_t k = 0; k < q->n; k++) {
-		table_cell(t, "%s", q->names[k]);
-		table_cell(t, "%lld", st[k].length);
-		table_cell(t, "%lld", st[k].pending);
-		table_cell(t, "%lld", st[k].scheduled);
-		table_cell(t, "%lld", st[k].dead);
-		table_cell(t, "%lld", st[k].count[0]);
-		table_cell(t, "%lld", st[k].count[1]);
-		table_cell(t, "%.1f", st[k].rate);
-	}
-	table_print(t, stdout);
+	ctl_list_begin(&l, c, "queues", heads, "lrrrrrrr");
+	for (size_t k = 0; k < q->n; k++)
+		if (l.t == NULL)
+			json_queue(&l.j, q->names[k], &st[k]);
+		else
+			row(l.t, q->names[k], &st[k]);
+	ctl_list_end(&l);
 }
 
 int
@@ -185,10 +184,7 @@ ctl_stats(struct ctl *c)
 		ctl_fail(CTL_EXIT_FAIL, "out of memory");
 	gather(c, &q, st);
 	rates(c, &q, st, ctl_now(c));
-	if (c->json)
-		print_json(&q, st);
-	else
-		print_table(&q, st);
+	print(c, &q, st);
 	free(st);
 	return CTL_EXIT_OK;
 }

@@ -4,7 +4,8 @@
  * the right.  Cells are kept until the table is printed, so each column
  * is as wide as its widest cell.  Whatever a cell holds is shown on one
  * line: control characters become '?', and a cell longer than CELL_MAX
- * bytes is cut with "...".
+ * bytes is cut with "...".  A list (ctl_list_*) is such a table, or the
+ * same items as one JSON array with --json.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -126,4 +127,31 @@ table_print(struct ctl_table *t, FILE *f)
 	free(t->cells);
 	free(w);
 	free(t);
+}
+
+void
+ctl_list_begin(struct ctl_list *l, const struct ctl *c, const char *name,
+    const char *const *heads, const char *align)
+{
+	l->t = NULL;
+	if (!c->json) {
+		l->t = table_new(heads, align);
+		return;
+	}
+	json_start(&l->j, stdout);
+	json_open(&l->j, '{');
+	json_key(&l->j, name);
+	json_open(&l->j, '[');
+}
+
+void
+ctl_list_end(struct ctl_list *l)
+{
+	if (l->t != NULL) {
+		table_print(l->t, stdout);
+		return;
+	}
+	json_close(&l->j, ']');
+	json_close(&l->j, '}');
+	json_finish(&l->j);
 }

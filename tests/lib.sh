@@ -58,6 +58,11 @@ track() {
 	PIDS="$PIDS $1"
 }
 
+# untrack PID: a process that has been waited for (its PID may be reused).
+untrack() {
+	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
 # wait_until SECONDS COMMAND...: polls COMMAND every 20 ms until it succeeds.
 wait_until() {
 	limit=$1
@@ -86,6 +91,7 @@ redis_start() {
 redis_stop() {
 	kill "$REDIS_PID" 2>/dev/null || true
 	wait "$REDIS_PID" 2>/dev/null || true
+	untrack "$REDIS_PID"
 }
 
 # config FILE [sed expressions...]: the sample config, pointed at this test

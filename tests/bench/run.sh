@@ -55,14 +55,12 @@
 # steady latency"; the ceiling always runs), KEEP=1 keeps the directory.
 # Output: a table, then one `BENCH name=... key=value ...` line per figure.
 
-set -eu
-
-: "${O:=.}"
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-O=$(cd "$TOP" && cd "$O" && pwd)
-WORKQD=$O/daemon/workqd
+# The integration tests' harness: a private directory and redis-server,
+# a trap that kills what was started (track), wait_until, rcli, fail.
+. "$(dirname "$0")/../lib.sh"
+NAME=bench
 WQLOAD=$O/tests/bench/wqload
-PLUGIN_DIR=$O/tests/plugins
+PLUGIN_DIR=$TEST_PLUGIN_DIR
 
 BACKLOG=${BACKLOG:-1000000}
 SMALL_BACKLOG=${SMALL_BACKLOG:-10000}
@@ -81,92 +79,21 @@ CEIL_BATCH=$(( PREFETCH < 1000 ? PREFETCH : 1000 ))
 
 for f in "$WORKQD" "$WQLOAD" "$PLUGIN_DIR/noop_async.so" \
     "$PLUGIN_DIR/noop_blocking.so" "$PLUGIN_DIR/noop_latency.so"; do
-	[ -e "$f" ] || { echo "bench: $f is missing: run make bench" >&2; exit 1; }
+	[ -e "$f" ] || fail "$f is missing: run make bench"
 done
-if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-	echo "bench: redis-server and redis-cli are needed" >&2
-	exit 1
-fi
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+	fail "redis-server and redis-cli are needed"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/workqd-bench.XXXXXX")
-SOCK=$T/redis.sock
 RESULTS=$T/results
-PIDS=""
 : > "$RESULTS"
 
-cleanup() {
-	status=$?
-	for p in $PIDS; do
-		kill -9 "$p" 2>/dev/null || true
-	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null || true
-	done
-	if [ "$status" -ne 0 ] || [ "${KEEP:-0}" = 1 ]; then
-		echo "bench: files kept in $T" >&2
-	else
-		rm -rf "$T"
-	fi
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-track() {
-	PIDS="$PIDS $1"
-}
-
-untrack() {
-	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
-}
-
-die() {
-	echo "bench: $*" >&2
-	for f in "$T"/*.log; do
-		[ -e "$f" ] || continue
-		echo "--- last lines of $f" >&2
-		tail -n 20 "$f" >&2
-	done
-	exit 1
-}
-
+# Progress on stderr: stdout carries the table and the BENCH lines.
 say() {
 	printf '%s\n' "$*" >&2
 }
 
-rcli() {
-	redis-cli -s "$SOCK" "$@"
-}
-
 wqload() {
 	"$WQLOAD" -s "$SOCK" "$@"
-}
-
-# wait_until SECONDS COMMAND...: polls COMMAND every 20 ms.
-wait_until() {
-	limit=$1
-	shift
-	end=$(( $(date +%s) + limit ))
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.02
-	done
-}
-
-redis_start() {
-	rm -f "$SOCK"
-	redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 \
-	    --dir "$T" --save '' --appendonly no --daemonize no \
-	    --logfile "$T/redis.log" &
-	REDIS_PID=$!
-	track "$REDIS_PID"
-	wait_until 10 rcli PING || die "redis-server did not start"
-}
-
-redis_stop() {
-	kill "$REDIS_PID" 2>/dev/null || true
-	wait "$REDIS_PID" 2>/dev/null || true
-	untrack "$REDIS_PID"
 }
 
 # workqd_config PLUGIN [CONFIG LINES FOR THE PLUGIN]
@@ -209,7 +136,7 @@ workqd_stop() {
 	st=$?
 	set -e
 	untrack "$WQ_PID"
-	[ "$st" -eq 0 ] || die "workqd exited with status $st"
+	[ "$st" -eq 0 ] || fail "workqd exited with status $st"
 }
 
 # Blocked in XREADGROUP on its fetch connection: idle and ready.
@@ -316,9 +243,9 @@ drain_once() {
 	workqd_config "$1"
 	DRAIN=$("$WQLOAD" -s "$SOCK" -r "$REDIS_PID" drain "$2" -- \
 	    "$WORKQD" -c "$T/workqd.yaml" 2>>"$T/workqd.log") ||
-	    die "drain of $2 jobs with $1: $DRAIN"
+	    fail "drain of $2 jobs with $1: $DRAIN"
 	[ "$(val exit "$DRAIN")" = 0 ] ||
-	    die "workqd exited with status $(val exit "$DRAIN") after the drain"
+	    fail "workqd exited with status $(val exit "$DRAIN") after the drain"
 	# shellcheck disable=SC2046 # "calls usec" pairs, split on purpose
 	set -- $(cmdstat xreadgroup) $(cmdstat eval)
 	jobs=$(val window_jobs "$DRAIN")
@@ -369,12 +296,12 @@ steady() {
 	redis_start
 	workqd_config noop_async
 	workqd_start
-	wait_until 10 workqd_idle || die "workqd did not start"
+	wait_until 10 workqd_idle || fail "workqd did not start"
 	"$WQLOAD" -s "$SOCK" -b 100 rate 0 $(( STEADY_SECS + 2 )) > "$T/producer.out" &
 	prod=$!
 	track "$prod"
 	l=$("$WQLOAD" -s "$SOCK" -w "$WQ_PID" -r "$REDIS_PID" -x "$prod" steady "$STEADY_SECS" 1)
-	wait "$prod" || die "producer failed"
+	wait "$prod" || fail "producer failed"
 	untrack "$prod"
 	workqd_stop
 	redis_stop
@@ -390,11 +317,11 @@ latency() {
 	redis_start
 	workqd_config noop_latency "out: $out"
 	workqd_start
-	wait_until 10 workqd_idle || die "workqd did not start"
+	wait_until 10 workqd_idle || fail "workqd did not start"
 	sleep 1				# idle: janitor and heartbeat settled
 	p=$("$WQLOAD" -s "$SOCK" -w "$WQ_PID" -r "$REDIS_PID" rate "$rate" "$LAT_SECS")
 	workqd_stop			# fini writes $out
-	[ -s "$out" ] || die "noop_latency wrote no $out"
+	[ -s "$out" ] || fail "noop_latency wrote no $out"
 	l=$(cat "$out")
 	# The floor: a plain consumer, same producer, no workqd.
 	"$WQLOAD" -s "$SOCK" -q floor floor $(( LAT_SECS + 1 )) > "$T/floor.out" &
@@ -402,7 +329,7 @@ latency() {
 	track "$fl"
 	sleep 0.5
 	pf=$("$WQLOAD" -s "$SOCK" -r "$REDIS_PID" -x "$fl" -q floor rate "$rate" "$LAT_SECS")
-	wait "$fl" || die "floor consumer failed"
+	wait "$fl" || fail "floor consumer failed"
 	untrack "$fl"
 	f=$(cat "$T/floor.out")
 	redis_stop
@@ -506,7 +433,7 @@ for s in $SCENARIOS; do
 	steady)		steady ;;
 	latency)	for r in $LAT_RATES; do latency "$r"; done ;;
 	ceiling)	;;
-	*)		die "unknown scenario $s" ;;
+	*)		fail "unknown scenario $s" ;;
 	esac
 done
 report
