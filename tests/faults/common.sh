@@ -159,3 +159,50 @@ consumer_pending() {
 	    { prev = $0 }
 	    END { print p + 0 }'
 }
+
+# two_daemons: consumers a and b on the queue, in the background (A and B
+# their PIDs), configured by fconfig's environment (HEARTBEAT, TAKEOVER...).
+two_daemons() {
+	CONSUMER=a fconfig "$T/a.yaml"
+	CONSUMER=b fconfig "$T/b.yaml"
+	workqd_start "$T/a.yaml" "$T/a.log"
+	A=$WQ_PID
+	workqd_start "$T/b.yaml" "$T/b.log"
+	B=$WQ_PID
+}
+
+# kill9 PID: SIGKILL, and reaped.
+kill9() {
+	kill -9 "$1"
+	wait "$1" 2>/dev/null || true
+}
+
+# takeover WHAT COMMAND...: once a holds entries, runs COMMAND (the fault,
+# WHAT in the events) and waits for b to take a's entries over.  Sets T0
+# (ms) when the fault began, HELD, the most entries a held after it (a
+# frozen daemon's blocked read may still be served), and BEGAN and TOOK
+# (ms from T0 to the first and the last entry taken).  Only what a held
+# can run twice: HELD bounds the duplicates, and it is at most workers +
+# prefetch + a's outcomes not yet acknowledged.
+takeover() {
+	what=$1
+	shift
+	a_holds() { [ "$(consumer_pending a)" -gt 0 ]; }
+	wait_until 10 a_holds || fail "a holds no entries"
+	T0=$(now_ms)
+	"$@"
+	HELD=$(consumer_pending a)
+	[ "$HELD" -gt 0 ] || fail "a held nothing after $what"
+	event fault "$what, a holding $HELD entries"
+	a_taken() {
+		n=$(consumer_pending a)
+		[ "$n" -le "$HELD" ] || HELD=$n
+		[ "$n" -lt "$HELD" ]
+	}
+	wait_until 30 a_taken || fail "a's entries were not taken over in 30 s"
+	BEGAN=$(( $(now_ms) - T0 ))
+	a_empty() { [ "$(consumer_pending a)" -eq 0 ]; }
+	wait_until 30 a_empty ||
+	    fail "a's entries were not all taken over in 30 s"
+	TOOK=$(( $(now_ms) - T0 ))
+}
