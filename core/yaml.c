@@ -23,7 +23,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdalign.h>
 #include <stddef.h>
@@ -31,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "yaml.h"
@@ -43,7 +41,6 @@
 #define MAX_DEPTH	64		/* nested collections */
 #define CHUNK_BYTES	(16 * 1024)
 #define ALIGN		alignof(max_align_t)
-#define SHOW_BYTES	48		/* of a value quoted in an error */
 #define CORE_TAG	"tag:yaml.org,2002:"
 
 struct chunk {
@@ -255,9 +252,8 @@ key_seen(struct build *b, const struct wq_node *map,
 	return 0;
 }
 
-/* Writes s for an error message: short, without control characters. */
-static const char *
-show(const char *s, char *buf, size_t size)
+const char *
+wq_yaml_show(const char *s, char *buf, size_t size)
 {
 	size_t n = strlen(s), i;
 
@@ -284,13 +280,13 @@ add(struct build *b, struct wq_node *n, const yaml_mark_t *m)
 	}
 	f = &b->stack[b->depth - 1];
 	if (f->node->type == WQ_NODE_MAP && f->n % 2 == 0) {
-		char buf[SHOW_BYTES];
+		char buf[WQ_YAML_SHOW];
 
 		if ((r = key_seen(b, f->node, n)) < 0)
 			return nomem(b);
 		if (r > 0)
 			return fail(b, m, "duplicate key '%s'",
-			    show(n->text, buf, sizeof(buf)));
+			    wq_yaml_show(n->text, buf, sizeof(buf)));
 	}
 	if (f->tail == NULL)
 		f->head = n;
@@ -310,7 +306,7 @@ tag_ok(struct build *b, const yaml_mark_t *m, const char *tag,
 		"str", "int", "bool", "null", "float", NULL
 	};
 	const char *t;
-	char buf[SHOW_BYTES];
+	char buf[WQ_YAML_SHOW];
 
 	if (tag == NULL)
 		return 0;
@@ -319,11 +315,11 @@ tag_ok(struct build *b, const yaml_mark_t *m, const char *tag,
 	t = tag + strlen(CORE_TAG);
 	if (type == WQ_NODE_MAP)
 		return strcmp(t, "map") == 0 ? 0 : fail(b, m,
-		    "tag '%s' does not fit a mapping", show(tag, buf,
+		    "tag '%s' does not fit a mapping", wq_yaml_show(tag, buf,
 		    sizeof(buf)));
 	if (type == WQ_NODE_SEQ)
 		return strcmp(t, "seq") == 0 ? 0 : fail(b, m,
-		    "tag '%s' does not fit a sequence", show(tag, buf,
+		    "tag '%s' does not fit a sequence", wq_yaml_show(tag, buf,
 		    sizeof(buf)));
 	for (size_t i = 0; scalars[i] != NULL; i++)
 		if (strcmp(t, scalars[i]) == 0) {
@@ -332,7 +328,7 @@ tag_ok(struct build *b, const yaml_mark_t *m, const char *tag,
 			return 0;
 		}
 bad:
-	return fail(b, m, "tag '%s' is not supported", show(tag, buf,
+	return fail(b, m, "tag '%s' is not supported", wq_yaml_show(tag, buf,
 	    sizeof(buf)));
 }
 
@@ -721,6 +717,12 @@ wq_node_key(const struct wq_node *map, const char *key)
 }
 
 int
+wq_node_plain(const struct wq_node *n)
+{
+	return n != NULL && n->type == WQ_NODE_SCALAR && n->plain;
+}
+
+int
 wq_node_null(const struct wq_node *n)
 {
 	return n != NULL && n->type == WQ_NODE_SCALAR && n->plain &&
@@ -753,276 +755,4 @@ wq_node_error(const struct wq_node *node, const char *fmt, ...)
 	verror(node->doc, node->line, node->column, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-static const char *
-kind(const struct wq_node *n)
-{
-	return n->type == WQ_NODE_MAP ? "a mapping" : "a sequence";
-}
-
-/*
- * The value of key for a getter: 0 with *v set, 1 if absent (a NULL map has
- * no keys), -1 with an error if map is not a mapping.
- */
-static int
-lookup(const struct wq_node *map, const char *key, const struct wq_node **v)
-{
-	*v = NULL;
-	if (map == NULL)
-		return 1;
-	if (map->type != WQ_NODE_MAP)
-		return wq_node_error(map, "expected a mapping, got %s",
-		    map->type == WQ_NODE_SEQ ? "a sequence" : "a scalar");
-	*v = wq_node_get(map, key);
-	return *v != NULL ? 0 : 1;
-}
-
-/* A typed getter's complaint about v, the value of key. */
-static int
-wrong(const struct wq_node *v, const char *key, const char *what)
-{
-	char buf[SHOW_BYTES];
-
-	if (v->type != WQ_NODE_SCALAR)
-		return wq_node_error(v, "%s: expected %s, got %s", key, what,
-		    kind(v));
-	if (!v->plain)
-		return wq_node_error(v, "%s: expected %s, got the quoted "
-		    "string '%s'", key, what, show(v->text, buf, sizeof(buf)));
-	return wq_node_error(v, "%s: expected %s, got '%s'", key, what,
-	    show(v->text, buf, sizeof(buf)));
-}
-
-int
-wq_node_str(const struct wq_node *map, const char *key, const char **val)
-{
-	const struct wq_node *v;
-	int r;
-
-	if ((r = lookup(map, key, &v)) != 0)
-		return r;
-	if (v->type != WQ_NODE_SCALAR)
-		return wrong(v, key, "a string");
-	*val = wq_node_null(v) ? "" : v->text;
-	return 0;
-}
-
-/* Decimal with an optional sign; 0 and *val, or -1 (garbage, overflow). */
-static int
-parse_int(const char *s, int64_t *val)
-{
-	const char *p = s + (*s == '-' || *s == '+');
-	char *end;
-	long long v;
-
-	if (*p < '0' || *p > '9')
-		return -1;
-	for (const char *q = p; *q != '\0'; q++)
-		if (*q < '0' || *q > '9')
-			return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*val = v;
-	return 0;
-}
-
-int
-wq_node_int(const struct wq_node *map, const char *key, int64_t *val)
-{
-	const struct wq_node *v;
-	int64_t i;
-	char buf[SHOW_BYTES];
-	int r;
-
-	if ((r = lookup(map, key, &v)) != 0)
-		return r;
-	if (v->type != WQ_NODE_SCALAR || !v->plain)
-		return wrong(v, key, "an integer");
-	if (parse_int(v->text, &i) < 0) {
-		const char *d = v->text + (v->text[0] == '-' ||
-		    v->text[0] == '+');
-
-		if (*d != '\0' && strspn(d, "0123456789") == strlen(d))
-			return wq_node_error(v, "%s: %s is out of range",
-			    key, show(v->text, buf, sizeof(buf)));
-		return wrong(v, key, "an integer");
-	}
-	*val = i;
-	return 0;
-}
-
-int
-wq_node_int_range(const struct wq_node *map, const char *key, int64_t min,
-    int64_t max, int64_t *val)
-{
-	int64_t i;
-	int r;
-
-	if ((r = wq_node_int(map, key, &i)) != 0)
-		return r;
-	if (i < min || i > max)
-		return wq_node_error(wq_node_get(map, key),
-		    "%s: %lld is out of range (%lld..%lld)", key, (long long)i,
-		    (long long)min, (long long)max);
-	*val = i;
-	return 0;
-}
-
-int
-wq_node_bool(const struct wq_node *map, const char *key, int *val)
-{
-	static const char *const names[] = {
-		"false", "true", "no", "yes", "off", "on"
-	};
-	const struct wq_node *v;
-	int r;
-
-	if ((r = lookup(map, key, &v)) != 0)
-		return r;
-	if (v->type == WQ_NODE_SCALAR && v->plain)
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			if (strcasecmp(v->text, names[i]) == 0) {
-				*val = (int)(i % 2);
-				return 0;
-			}
-	return wrong(v, key, "a boolean (true or false)");
-}
-
-/* Digits to an int64; -1 on overflow or if there are none. */
-static int
-digits(const char **s, int64_t *v, int *n)
-{
-	*v = 0;
-	for (*n = 0; **s >= '0' && **s <= '9'; (*s)++, (*n)++) {
-		if (*v > (INT64_MAX - (**s - '0')) / 10)
-			return -1;
-		*v = *v * 10 + (**s - '0');
-	}
-	return *n > 0 ? 0 : -1;
-}
-
-int
-wq_parse_ms(const char *s, int64_t *ms)
-{
-	static const struct {
-		const char	*name;
-		int64_t		 ms;
-	} units[] = {
-		{ "", 1 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
-		{ "h", 3600000 }, { "d", 86400000 },
-	};
-	int64_t whole, frac = 0, scale = 1, unit = 0;
-	int n, nfrac = 0;
-
-	if (digits(&s, &whole, &n) < 0)
-		return -1;
-	if (*s == '.') {
-		s++;
-		if (digits(&s, &frac, &nfrac) < 0 || nfrac > 9)
-			return -1;
-		for (int i = 0; i < nfrac; i++)
-			scale *= 10;
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(s, units[i].name) == 0)
-			unit = units[i].ms;
-	/* The fraction must come to whole milliseconds: frac * unit is
-	   below 1e9 * 8.64e7 < INT64_MAX. */
-	if (unit == 0 || whole > INT64_MAX / unit || (frac * unit) % scale)
-		return -1;
-	if (whole * unit > INT64_MAX - frac * unit / scale)
-		return -1;
-	*ms = whole * unit + frac * unit / scale;
-	return 0;
-}
-
-int
-wq_node_ms(const struct wq_node *map, const char *key, int64_t *val)
-{
-	const struct wq_node *v;
-	int64_t ms;
-	int r;
-
-	if ((r = lookup(map, key, &v)) != 0)
-		return r;
-	if (v->type != WQ_NODE_SCALAR || !v->plain ||
-	    wq_parse_ms(v->text, &ms) < 0)
-		return wrong(v, key, "a duration (250ms, 30s, 5m, 1h, 7d)");
-	*val = ms;
-	return 0;
-}
-
-int
-wq_node_float(const struct wq_node *map, const char *key, double *val)
-{
-	const struct wq_node *v;
-	char *end;
-	double d;
-	int r;
-
-	if ((r = lookup(map, key, &v)) != 0)
-		return r;
-	if (v->type != WQ_NODE_SCALAR || !v->plain || v->len == 0 ||
-	    strspn(v->text, "0123456789+-.eE") != v->len)
-		return wrong(v, key, "a number");
-	errno = 0;
-	d = strtod(v->text, &end);
-	if (*end != '\0' || errno != 0 || !isfinite(d))
-		return wrong(v, key, "a number");
-	*val = d;
-	return 0;
-}
-
-int
-wq_node_strv(const struct wq_node *map, const char *key, const char **val,
-    size_t max, size_t *n)
-{
-	const struct wq_node *v;
-	int r;
-
-	if ((r = lookup(map, key, &v)) != 0)
-		return r;
-	if (wq_node_null(v)) {
-		*n = 0;
-		return 0;
-	}
-	if (v->type != WQ_NODE_SEQ)
-		return wrong(v, key, "a sequence of strings");
-	if (v->len > max)
-		return wq_node_error(v, "%s: more than %zu items", key, max);
-	for (size_t i = 0; i < v->len; i++)
-		if (v->kids[i]->type != WQ_NODE_SCALAR)
-			return wq_node_error(v->kids[i], "%s: expected a "
-			    "string, got %s", key, kind(v->kids[i]));
-	for (size_t i = 0; i < v->len; i++)
-		val[i] = v->kids[i]->text;
-	*n = v->len;
-	return 0;
-}
-
-int
-wq_node_keys(const struct wq_node *map, const char *const *known)
-{
-	char buf[SHOW_BYTES];
-	size_t k;
-
-	if (map == NULL)
-		return 0;
-	if (map->type != WQ_NODE_MAP)
-		return wq_node_error(map, "expected a mapping, got %s",
-		    map->type == WQ_NODE_SEQ ? "a sequence" : "a scalar");
-	for (size_t i = 0; i < map->len; i++) {
-		const struct wq_node *key = map->kids[2 * i];
-
-		for (k = 0; known[k] != NULL; k++)
-			if (strcmp(key->text, known[k]) == 0)
-				break;
-		if (known[k] == NULL)
-			return wq_node_error(key, "unknown key '%s'",
-			    show(key->text, buf, sizeof(buf)));
-	}
-	return 0;
 }

@@ -59,6 +59,8 @@ const struct wq_node	*wq_node_get(const struct wq_node *map,
 /* The key node of key in a mapping (for positions), or NULL. */
 const struct wq_node	*wq_node_key(const struct wq_node *map,
 			    const char *key);
+/* Nonzero if n is a plain (unquoted) scalar. */
+int			 wq_node_plain(const struct wq_node *n);
 /* Nonzero if n is YAML's null: a plain "", "~" or "null" ("echo:"). */
 int			 wq_node_null(const struct wq_node *n);
 /* A new empty mapping positioned at node and owned by its document, for a
@@ -66,7 +68,7 @@ int			 wq_node_null(const struct wq_node *n);
 const struct wq_node	*wq_node_empty_map(const struct wq_node *at);
 
 /*
- * Typed getters.  Each returns 0 and sets *val when map has key with a
+ * Typed getters (node.c).  Each returns 0 and sets *val when map has key with a
  * value of the right type, 1 when key is absent (*val untouched), -1 when
  * the value is wrong, after recording a positioned error in the document.
  * Integers, booleans and durations must be plain (unquoted) scalars.
@@ -92,6 +94,11 @@ int	wq_node_error(const struct wq_node *node, const char *fmt, ...)
 	    WQ_PRINTF(2, 3);
 /* Parses a duration scalar: 0 and *ms set, or -1. */
 int	wq_parse_ms(const char *s, int64_t *ms);
+/* s made fit to quote in an error message: control characters become
+   '?', and a longer s is cut (on a UTF-8 boundary) with "...".  Returns
+   buf, of size bytes (WQ_YAML_SHOW is enough). */
+#define WQ_YAML_SHOW	48
+const char	*wq_yaml_show(const char *s, char *buf, size_t size);
 
 #endif /* WQ_YAML_H */
 

@@ -5,7 +5,8 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *       -Icore/include -iquote core \
- *       tests/fuzz/fuzz_conf.c core/conf.c core/yaml.c core/log.c -lyaml \
+ *       tests/fuzz/fuzz_conf.c core/conf.c core/yaml.c core/node.c \
+ *       core/log.c -lyaml \
  *       -o /tmp/fuzz_conf
  *   mkdir -p /tmp/corpus
  *   /tmp/fuzz_conf -max_total_time=60 -max_len=4096 /tmp/corpus \

@@ -10,7 +10,7 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *       -Icore/include -iquote core tests/fuzz/fuzz_entry.c core/entry.c \
- *       core/yaml.c core/module.c core/elf.c core/log.c -lyaml -ldl \
+ *       core/yaml.c core/node.c core/module.c core/elf.c core/log.c -lyaml -ldl \
  *       -o /tmp/fuzz_entry
  *   mkdir -p /tmp/corpus
  *   /tmp/fuzz_entry -max_total_time=60 -max_len=1024 /tmp/corpus \
