@@ -1,13 +1,26 @@
 #!/bin/sh
-# make run: a private redis-server in ./run and workqd in the foreground on
-# the sample config with the plugins just built.  Ctrl-C stops workqd
-# (gracefully), then the private Redis.
+# The README's first command (sh daemon/run-demo.sh), and `make run`: a
+# private redis-server in ./run and workqd in the foreground on the sample
+# config with the plugins just built.  Ctrl-C stops workqd (gracefully),
+# then the private Redis.
+#
+# Run directly, on a machine that may not even have make, it first installs
+# what is missing (daemon/deps.sh: make comes with build-essential) and
+# builds; from `make run` (MAKELEVEL set) make has done both already.
 set -eu
+
+cd "$(dirname "$0")/.."
+if [ -z "${MAKELEVEL:-}" ]; then
+	sh daemon/deps.sh
+	make -s --no-print-directory all
+fi
 
 TOP=$(pwd)
 : "${O:=.}"
 O=$(cd "$TOP" && cd "$O" && pwd)
-RUN=$TOP/run
+# The run directory; WQ_RUN_DIR moves it (tests/integration/t_quickstart).
+RUN=${WQ_RUN_DIR:-$TOP/run}
+SHOW=${WQ_RUN_DIR:-run}		# as the messages name it
 mkdir -p "$RUN"
 SOCK=$RUN/redis.sock
 
@@ -33,13 +46,13 @@ sed -e "s|@PLUGINDIR@|$O/plugins|" \
     etc/workqd.yaml > "$RUN/workqd.yaml"
 
 cat <<MSG
-workqd runs below on a private Redis (run/redis.sock), with the sample
-configuration (run/workqd.yaml).  In another terminal, push jobs:
+workqd runs below on a private Redis ($SHOW/redis.sock), with the sample
+configuration ($SHOW/workqd.yaml).  In another terminal, push jobs:
 
-  redis-cli -s run/redis.sock XADD workq:default '*' payload hello
-  redis-cli -s run/redis.sock XADD workq:default '*' plugin sleep payload 500
-  redis-cli -s run/redis.sock XADD workq:default '*' nopayload oops
-  redis-cli -s run/redis.sock XRANGE '{workq:default}:dead' - +
+  redis-cli -s $SHOW/redis.sock XADD workq:default '*' payload hello
+  redis-cli -s $SHOW/redis.sock XADD workq:default '*' plugin sleep payload 500
+  redis-cli -s $SHOW/redis.sock XADD workq:default '*' nopayload oops
+  redis-cli -s $SHOW/redis.sock XRANGE '{workq:default}:dead' - +
 
 Ctrl-C stops workqd, then the private Redis.
 MSG
