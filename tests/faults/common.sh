@@ -206,3 +206,33 @@ takeover() {
 	    fail "a's entries were not all taken over in 30 s"
 	TOOK=$(( $(now_ms) - T0 ))
 }
+
+# push_bg ARGS...: push in the background, its summary in $T/push.out;
+# push_wait waits for it, fails if it failed, and shows the summary.
+push_bg() {
+	push "$@" > "$T/push.out" 2>&1 &
+	PUSH=$!
+	track $PUSH
+}
+
+push_wait() {
+	wait_exit $PUSH
+	[ "$STATUS" -eq 0 ] || fail "the producer failed: $(cat "$T/push.out")"
+	cat "$T/push.out"
+}
+
+# redis_behind_proxy: Redis on a loopback port (PORT, ADDR) and a socat
+# proxy in front of it (port PROXY; SOCAT leads its process group, which a
+# test freezes with kill -STOP -$SOCAT to cut the line).
+redis_behind_proxy() {
+	PORT=$(free_port)
+	PROXY=$(free_port)
+	redis_start --port "$PORT" --bind 127.0.0.1
+	ADDR=127.0.0.1:$PORT
+	setsid socat TCP-LISTEN:"$PROXY",fork,reuseaddr,bind=127.0.0.1 \
+	    TCP:127.0.0.1:"$PORT" 2>"$T/socat.log" &
+	SOCAT=$!
+	track $SOCAT
+	proxy_up() { redis-cli -h 127.0.0.1 -p "$PROXY" PING; }
+	wait_until 10 proxy_up || fail "socat did not start"
+}

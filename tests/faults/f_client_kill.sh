@@ -12,9 +12,7 @@
 redis_start
 PLUGIN=arecord fconfig "$T/w.yaml"
 workqd_start "$T/w.yaml" "$T/wq.log"
-push --count "$N" --rate 5000 --payload ms=0 --every 10:ms=1-5 > "$T/push.out" 2>&1 &
-PUSH=$!
-track $PUSH
+push_bg --count "$N" --rate 5000 --payload ms=0 --every 10:ms=1-5
 
 kills=0
 while kill -0 $PUSH 2>/dev/null; do
@@ -24,9 +22,7 @@ while kill -0 $PUSH 2>/dev/null; do
 	event heal "CLIENT KILL: $(cat "$T/killed") connections"
 	kills=$((kills + 1))
 done
-wait_exit $PUSH
-[ "$STATUS" -eq 0 ] || fail "the producer failed: $(cat "$T/push.out")"
-cat "$T/push.out"
+push_wait
 kill -0 "$WQ_PID" || fail "workqd died"
 check --wait 120 --faults $kills --max-dups $((kills * (8 + 64))) ||
     fail "CLIENT KILL"

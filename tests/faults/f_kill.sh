@@ -11,9 +11,7 @@ KILLS=5
 redis_start
 fconfig "$T/w.yaml"
 supervise wq "$T/w.yaml"
-push --count "$N" --rate 6000 --every 50:ms=1-40 > "$T/push.out" 2>&1 &
-PUSH=$!
-track $PUSH
+push_bg --count "$N" --rate 6000 --every 50:ms=1-40
 
 k=1
 while [ $k -le $KILLS ]; do
@@ -23,9 +21,7 @@ while [ $k -le $KILLS ]; do
 	event heal "restart $k"
 	k=$((k + 1))
 done
-wait_exit $PUSH
-[ "$STATUS" -eq 0 ] || fail "the producer failed: $(cat "$T/push.out")"
-cat "$T/push.out"
+push_wait
 check --wait 120 --faults $KILLS --max-dups $((KILLS * (8 + 64))) ||
     fail "jobs lost or unexpected"
 [ "$(exits wq)" -eq $KILLS ] || fail "workqd exited $(exits wq) times, not $KILLS"

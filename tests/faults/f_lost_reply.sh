@@ -10,16 +10,7 @@
 # mid-run: nothing lost.
 . "$(dirname "$0")/common.sh"
 
-PORT=$(free_port)
-PROXY=$(free_port)
-redis_start --port "$PORT" --bind 127.0.0.1
-ADDR=127.0.0.1:$PORT
-setsid socat TCP-LISTEN:"$PROXY",fork,reuseaddr,bind=127.0.0.1 \
-    TCP:127.0.0.1:"$PORT" 2>"$T/socat.log" &
-SOCAT=$!
-track $SOCAT
-proxy_up() { redis-cli -h 127.0.0.1 -p "$PROXY" PING; }
-wait_until 10 proxy_up || fail "socat did not start"
+redis_behind_proxy
 CMD_TIMEOUT=2s ADDR=127.0.0.1:$PROXY CONSUMER=a fconfig "$T/a.yaml"
 workqd_start "$T/a.yaml" "$T/a.log"
 push --count 10 > /dev/null
@@ -43,16 +34,13 @@ say "a delivery whose reply was lost was taken back and ran once"
 
 # Under load: the proxy frozen 8 s mid-run (reads, acknowledgements and
 # claims lost with their replies).
-push --first 12 --count "$N" --rate 8000 > "$T/push.out" 2>&1 &
-PUSH=$!
-track $PUSH
+push_bg --first 12 --count "$N" --rate 8000
 wait_executed $((N / 3)) 60
 event fault "proxy frozen under load"
 kill -STOP -"$SOCAT"
 sleep 8
 kill -CONT -"$SOCAT"
 event heal "proxy continued after 8 s"
-wait_exit $PUSH
-[ "$STATUS" -eq 0 ] || fail "the producer failed: $(cat "$T/push.out")"
+push_wait
 kill -0 "$WQ_PID" || fail "workqd died"
 check --wait 120 --faults 2 --max-dups $((8 + 64)) || fail "lost replies"

@@ -10,16 +10,7 @@
 # (it did not stall).
 . "$(dirname "$0")/common.sh"
 
-PORT=$(free_port)
-PROXY=$(free_port)
-redis_start --port "$PORT" --bind 127.0.0.1
-ADDR=127.0.0.1:$PORT
-setsid socat TCP-LISTEN:"$PROXY",fork,reuseaddr,bind=127.0.0.1 \
-    TCP:127.0.0.1:"$PORT" 2>"$T/socat.log" &
-SOCAT=$!
-track $SOCAT
-proxy_up() { redis-cli -h 127.0.0.1 -p "$PROXY" PING; }
-wait_until 10 proxy_up || fail "socat did not start"
+redis_behind_proxy
 
 # a through the proxy (fconfig reads ADDR for each file), b directly.
 ADDR=127.0.0.1:$PROXY CONSUMER=a fconfig "$T/a.yaml"

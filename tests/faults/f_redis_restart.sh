@@ -10,9 +10,7 @@ AOF="--appendonly yes --appendfsync always"
 redis_start $AOF
 fconfig "$T/w.yaml"
 workqd_start "$T/w.yaml" "$T/wq.log"
-push --count "$N" --rate 5000 --payload ms=0 --every 10:ms=1-5 > "$T/push.out" 2>&1 &
-PUSH=$!
-track $PUSH
+push_bg --count "$N" --rate 5000 --payload ms=0 --every 10:ms=1-5
 
 for k in 1 2; do
 	wait_executed $((k * N / 3)) 60
@@ -22,8 +20,6 @@ for k in 1 2; do
 	redis_start $AOF
 	event heal "Redis back $k"
 done
-wait_exit $PUSH
-[ "$STATUS" -eq 0 ] || fail "the producer failed: $(cat "$T/push.out")"
-cat "$T/push.out"
+push_wait
 check --wait 120 --faults 2 --max-dups $((2 * (8 + 64))) || fail "Redis restart"
 grep -c 'reconnecting' "$T/wq.log" | sed "s/^/$NAME: log lines about reconnecting: /"

@@ -10,10 +10,7 @@
 redis_start
 fconfig "$T/w.yaml"
 workqd_start "$T/w.yaml" "$T/wq.log"
-push --count "$N" --rate 5000 --payload ms=0 --every 10:ms=1-5 --give-up 60 \
-    > "$T/push.out" 2>&1 &
-PUSH=$!
-track $PUSH
+push_bg --count "$N" --rate 5000 --payload ms=0 --every 10:ms=1-5 --give-up 60
 
 wait_executed $((N / 4)) 60
 event fault "Redis SIGSTOP"
@@ -25,9 +22,7 @@ say "late reply detected after $(( $(now_ms) - t0 )) ms"
 while [ $(( $(now_ms) - t0 )) -lt 10000 ]; do sleep 0.1; done
 kill -CONT "$REDIS_PID"
 event heal "Redis SIGCONT (frozen 10 s)"
-wait_exit $PUSH
-[ "$STATUS" -eq 0 ] || fail "the producer failed: $(cat "$T/push.out")"
-cat "$T/push.out"
+push_wait
 kill -0 "$WQ_PID" || fail "workqd died"
 check --wait 120 --faults 1 --max-dups $((8 + 64)) --stall 15 ||
     fail "Redis SIGSTOP"

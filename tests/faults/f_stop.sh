@@ -11,9 +11,7 @@
 redis_start
 fconfig "$T/w20.yaml"
 SHUTDOWN=1s fconfig "$T/w1.yaml"
-push --count "$N" --rate 8000 --every 2000:ms=1000-3000 > "$T/push.out" 2>&1 &
-PUSH=$!
-track $PUSH
+push_bg --count "$N" --rate 8000 --every 2000:ms=1000-3000
 
 workqd_start "$T/w20.yaml" "$T/wq.log"
 for step in 1 2; do
@@ -34,7 +32,5 @@ for step in 1 2; do
 	event heal "restart $step"
 	workqd_start "$T/w$([ $step = 1 ] && echo 1 || echo 20).yaml" "$T/wq.log"
 done
-wait_exit $PUSH
-[ "$STATUS" -eq 0 ] || fail "the producer failed: $(cat "$T/push.out")"
-cat "$T/push.out"
+push_wait
 check --wait 120 --faults 2 --max-dups 0 || fail "graceful stop"

@@ -10,9 +10,7 @@
 
 redis_start
 two_daemons
-push --count "$N" --rate 10000 --payload ms=2 > "$T/push.out" 2>&1 &
-PUSH=$!
-track $PUSH
+push_bg --count "$N" --rate 10000 --payload ms=2
 
 wait_executed $((N / 3)) 60
 takeover "SIGKILL a" kill9 "$A"
@@ -20,7 +18,5 @@ event heal "b took a's $HELD entries over"
 say "takeover began after $BEGAN ms (bound 6000 ms), all $HELD entries taken after $TOOK ms"
 [ "$BEGAN" -le 7000 ] || fail "takeover began after $BEGAN ms (bound 6000 ms + 1000 ms slack)"
 
-wait_exit $PUSH
-[ "$STATUS" -eq 0 ] || fail "the producer failed: $(cat "$T/push.out")"
-cat "$T/push.out"
+push_wait
 check --wait 120 --faults 1 --max-dups "$HELD" || fail "takeover"

@@ -8,9 +8,7 @@
 
 redis_start
 two_daemons
-push --count "$N" --rate 10000 --payload ms=2 > "$T/push.out" 2>&1 &
-PUSH=$!
-track $PUSH
+push_bg --count "$N" --rate 10000 --payload ms=2
 
 wait_executed $((N / 4)) 60
 takeover "SIGSTOP a" kill -STOP "$A"
@@ -22,9 +20,7 @@ lapsed() { grep -q "lease on workq:default lapsed" "$T/a.log"; }
 wait_until 10 lapsed || fail "a did not notice that its lease lapsed"
 grep 'lapsed' "$T/a.log" | head -n 1
 
-wait_exit $PUSH
-[ "$STATUS" -eq 0 ] || fail "the producer failed: $(cat "$T/push.out")"
-cat "$T/push.out"
+push_wait
 check --wait 120 --faults 1 --max-dups "$HELD" || fail "zombie"
 a_runs() { [ "$(awk -v p="$A" '$2 == p && $3 > '"$(tail -n 1 "$EVENTS" | cut -d' ' -f1)"'' "$REC" | wc -l)" -gt 0 ]; }
 a_runs || fail "a ran no job after SIGCONT"
