@@ -78,6 +78,23 @@ rcli() {
 	redis-cli -s "$SOCK" "$@"
 }
 
+# notify_listen FILE: a stand-in for systemd's notify socket at
+# $T/notify.sock (pass NOTIFY_SOCKET=$T/notify.sock to workqd); each
+# datagram becomes one line of FILE, its newlines written as '|'.
+notify_listen() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], "a", buffering=1)
+while True:
+    out.write(s.recv(4096).decode().replace("\n", "|") + "\n")
+' "$T/notify.sock" "$1" &
+	track $!
+	wait_until 5 test -S "$T/notify.sock" || fail "notify listener"
+	: >> "$1"
+}
+
 # redis_start [redis-server options...]: a private server on $SOCK.
 redis_start() {
 	redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 \

@@ -68,18 +68,7 @@ ready_after() {
 	[ "$(grep -c 'READY=1' "$NOTES" || true)" -gt "$1" ]
 }
 
-# A notify socket: each datagram becomes one line, newlines as '|'.
-python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-out = open(sys.argv[2], "a", buffering=1)
-while True:
-    out.write(s.recv(4096).decode().replace("\n", "|") + "\n")
-' "$T/notify.sock" "$NOTES" &
-track $!
-wait_until 5 test -S "$T/notify.sock" || fail "notify listener"
-: >> "$NOTES"
+notify_listen "$NOTES"
 
 redis_start
 conf 2 info a

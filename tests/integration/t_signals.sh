@@ -60,17 +60,7 @@ now_ms() {
 	date +%s%3N
 }
 
-# A notify socket: each datagram becomes one line, newlines as '|'.
-python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-out = open(sys.argv[2], "a", buffering=1)
-while True:
-    out.write(s.recv(4096).decode().replace("\n", "|") + "\n")
-' "$T/notify.sock" "$T/notify.txt" &
-track $!
-wait_until 5 test -S "$T/notify.sock" || fail "notify listener"
+notify_listen "$T/notify.txt"
 
 redis_start
 
