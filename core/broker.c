@@ -2,12 +2,15 @@
  * The broker (see broker.h).
  *
  * DESIGN: the broker owns the parts and routes events between them; it
- * decides nothing about jobs.  When the command connection comes up it
- * checks the eviction policy, then lets the settler resend what waited and
- * starts the janitor; when the fetch connection comes up the fetcher
- * recreates the groups and fetches.  A job the pool finishes goes to the
- * settler, after giving its queue's credit back so a concurrency-limited
- * queue can be fetched from again.
+ * decides nothing about jobs (their verdicts are the worker's).  When the
+ * command connection comes up it checks the eviction policy, then lets the
+ * settler resend what waited and starts the janitor and the scheduler;
+ * when the fetch connection comes up the fetcher recreates the groups and
+ * fetches.  A job the pool finishes goes to the settler, after giving its
+ * queue's credit back so a concurrency-limited queue can be fetched from
+ * again; one retried or deferred is also noted to the scheduler, so it
+ * knows when to move it back.  While the settler is full (Redis behind in
+ * confirming outcomes) the fetcher is paused, and kicked on relief.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,12 +72,12 @@ wq_broker_handback(struct wq_broker *b, struct wq_job *job)
 }
 
 /* Fetching pauses while Redis is behind in confirming outcomes. */
-static size_t
-budget(void *ctx)
+static int
+paused(void *ctx)
 {
 	struct wq_broker *b = ctx;
 
-	return wq_settler_full(b->settler) ? 0 : SIZE_MAX;
+	return wq_settler_full(b->settler);
 }
 
 static void
@@ -85,12 +88,14 @@ relief(void *arg)
 	wq_fetcher_kick(b->fetcher, 0);
 }
 
-/* Outcomes allowed to wait for Redis before fetching pauses: a few
-   local queues' worth, never less than two full acknowledgement batches. */
-static unsigned
-settle_limit(const struct wq_conf *conf)
+/* Outcomes allowed to wait for Redis before fetching pauses, besides the
+   settler's own two batches: a few local queues' worth. */
+static void
+apply(struct wq_broker *b, const struct wq_conf *conf)
 {
-	return 4 * conf->prefetch + conf->workers + 2000;
+	wq_fetcher_set_order(b->fetcher, conf->order);
+	wq_settler_limit(b->settler, 4 * conf->prefetch + conf->workers,
+	    relief, b);
 }
 
 static void
@@ -181,7 +186,7 @@ wq_broker_new(struct wq_loop *loop, const struct wq_conf *conf,
 	struct wq_broker *b = calloc(1, sizeof(*b));
 	struct wq_redis_events cev = { .up = cmd_up, .arg = b };
 	struct wq_redis_events fev = { .up = fetch_up, .arg = b };
-	struct wq_fetcher_ops fops = { .refuse = refuse, .budget = budget,
+	struct wq_fetcher_ops fops = { .refuse = refuse, .paused = paused,
 	    .ctx = b };
 
 	if (b == NULL)
@@ -207,8 +212,7 @@ wq_broker_new(struct wq_loop *loop, const struct wq_conf *conf,
 		wq_broker_free(b);
 		return NULL;
 	}
-	wq_fetcher_set_order(b->fetcher, conf->order);
-	wq_settler_limit(b->settler, settle_limit(conf), relief, b);
+	apply(b, conf);
 	return b;
 }
 
@@ -248,8 +252,7 @@ wq_broker_configure(struct wq_broker *b, const struct wq_conf *conf)
 	if (add_streams(b, conf) < 0)
 		return -1;
 	b->conf = conf;
-	wq_fetcher_set_order(b->fetcher, conf->order);
-	wq_settler_limit(b->settler, settle_limit(conf), relief, b);
+	apply(b, conf);
 	wq_janitor_set_period(b->janitor, conf->heartbeat_ms,
 	    conf->takeover_ms);
 	/* New queues need their groups; a blocked read must see them. */
@@ -283,7 +286,6 @@ wq_broker_stats(const struct wq_broker *b, struct wq_broker_stats *st)
 {
 	struct wq_redis_stats cs, fs;
 	struct wq_settler_stats ss;
-	uint64_t passes;
 
 	st->moved = wq_sched_moved(b->sched);
 	wq_redis_stats(b->cmd, &cs);
@@ -299,7 +301,7 @@ wq_broker_stats(const struct wq_broker *b, struct wq_broker_stats *st)
 	st->deferred = ss.deferred;
 	st->dead = ss.dead;
 	st->handed_back = ss.handed_back;
-	wq_janitor_stats(b->janitor, &passes, &st->lapses);
+	st->lapses = wq_janitor_lapses(b->janitor);
 }
 
 struct wq_redis *

@@ -106,8 +106,6 @@ struct wq_fetcher {
 	uint64_t		 sent;		/* commands sent */
 	uint64_t		 sent_seen;	/* sent at the last idle tick */
 	int			 idle_seen;	/* the last tick saw it idle */
-	uint64_t		 rescues;	/* times the watchdog acted */
-	uint64_t		 quarantined;	/* suspects run alone */
 	uint64_t		 rng;
 
 	/* The outstanding command. */
@@ -446,7 +444,6 @@ claim_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 	listed = got > 0 ? reply->element[0]->elements : 0;
 	if (o->alone && got > 0) {
 		f->isolating = 1;
-		f->quarantined++;
 		wq_log(WQ_LOG_NOTICE, "fetch: running entry %s of %s on %s "
 		    "alone: it was delivered before and never finished, so it "
 		    "may be what crashed a daemon (max_deliveries %lld)", last,
@@ -512,10 +509,11 @@ send_claim(struct wq_fetcher *f, struct orphan *o, size_t room, int alone)
 static int
 send_adopt(struct wq_fetcher *f, struct adopt *a)
 {
-	const char **argv = malloc((a->n + 3) * sizeof(*argv));
+	size_t n = WQ_SCRIPT_ARGV0 + 3 + a->n;
+	const char **v = malloc(n * sizeof(*v)), **argv = v + WQ_SCRIPT_ARGV0;
 	int rc;
 
-	if (argv == NULL)
+	if (v == NULL)
 		return -1;
 	argv[0] = a->stream->key;
 	argv[1] = f->group;
@@ -523,9 +521,9 @@ send_adopt(struct wq_fetcher *f, struct adopt *a)
 	for (size_t i = 0; i < a->n; i++)
 		argv[3 + i] = a->ids[i];
 	f->adopting = a;
-	rc = wq_script_eval(f->fetch, WQ_SCRIPT_CLAIM_IDS, adopt_reply, f, 1,
-	    (int)a->n + 2, argv, NULL);
-	free(argv);
+	rc = wq_script_evalv(f->fetch, WQ_SCRIPT_CLAIM_IDS, adopt_reply, f, 1,
+	    (int)n, v);
+	free(v);
 	return rc;
 }
 
@@ -628,8 +626,9 @@ next_read(struct wq_fetcher *f, size_t room)
 	return send_read(f, v, m, count, 1) == 0;
 }
 
+/* A queue waiter's wakeup (room, or nothing left running): try again. */
 static void
-room_cb(struct wq_queue_waiter *w, void *item, int err)
+wake_cb(struct wq_queue_waiter *w, void *item, int err)
 {
 	(void)item;
 	if (err == 0)
@@ -647,21 +646,13 @@ first_orphan(struct wq_fetcher *f)
 	return NULL;
 }
 
-static void
-idle_cb(struct wq_queue_waiter *w, void *item, int err)
-{
-	(void)item;
-	if (err == 0)
-		next(w->arg);
-}
-
 /* Nonzero when no job is queued or running; else waits until then. */
 static int
 idle(struct wq_fetcher *f)
 {
 	if (wq_queue_waiting(&f->idlew))
 		return 0;
-	return wq_queue_join(f->local, &f->idlew, idle_cb, f) == 0;
+	return wq_queue_join(f->local, &f->idlew, wake_cb, f) == 0;
 }
 
 static struct orphan *
@@ -675,11 +666,11 @@ suspect_orphan(struct wq_fetcher *f)
 	return NULL;
 }
 
-/* The owner's budget (the outcomes Redis has yet to confirm). */
-static size_t
-budget(const struct wq_fetcher *f)
+/* The owner's pause (its outcomes wait for Redis to confirm them). */
+static int
+paused(const struct wq_fetcher *f)
 {
-	return f->ops.budget != NULL ? f->ops.budget(f->ops.ctx) : SIZE_MAX;
+	return f->ops.paused != NULL && f->ops.paused(f->ops.ctx);
 }
 
 static void
@@ -695,11 +686,11 @@ next(struct wq_fetcher *f)
 	    evtimer_pending(f->retry_ev, NULL))
 		return;
 	if ((room = wq_queue_room(f->local)) == 0) {
-		if (wq_queue_wait_room(f->local, &f->roomw, room_cb, f) == 0)
+		if (wq_queue_wait_room(f->local, &f->roomw, wake_cb, f) == 0)
 			wq_fetcher_kick(f, 0);
 		return;
 	}
-	if (room > budget(f) && (room = budget(f)) == 0)
+	if (paused(f))
 		return;			/* kicked when Redis catches up */
 	if (f->isolating && !idle(f))
 		return;			/* a suspect runs alone */
@@ -716,7 +707,8 @@ next(struct wq_fetcher *f)
 		sent = next_read(f, room);
 	f->busy = sent;
 	f->sent += (uint64_t)sent;
-	f->busy_since_us = wq_clock_mono_us();
+	if (sent)
+		f->busy_since_us = wq_clock_mono_us();
 }
 
 static int
@@ -736,9 +728,8 @@ has_work(struct wq_fetcher *f)
  * The watchdog.  Workers that silently stop consuming after a reconnect
  * are what users of other queues complain about most, so the fetcher
  * checks itself: found idle (connected, nothing outstanding, no backoff,
- * room in the local queue and a budget, a queue with credit) on two ticks
- * in a row
- * with no command sent in between, it fetches again; a command with no
+ * room in the local queue, not paused, a queue with credit) on two ticks
+ * in a row with no command sent in between, it fetches again; a command with no
  * answer for STUCK_MS (the connection's own timeouts should have dropped
  * it long before) drops the connection.  Either is a bug somewhere, so it
  * is logged.
@@ -753,12 +744,11 @@ watch_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (f->stopping || !wq_redis_ready(f->fetch) || f->busy ||
 	    !f->groups_ready || evtimer_pending(f->retry_ev, NULL) ||
-	    wq_queue_waiting(&f->idlew) || room == 0 || budget(f) == 0 ||
+	    wq_queue_waiting(&f->idlew) || room == 0 || paused(f) ||
 	    !has_work(f)) {
 		f->idle_seen = 0;
 		if (f->busy && !f->stopping && wq_clock_mono_us() -
 		    f->busy_since_us > (int64_t)STUCK_MS * 1000) {
-			f->rescues++;
 			wq_log(WQ_LOG_WARNING, "fetch: watchdog: no answer for "
 			    "%d s; reconnecting", STUCK_MS / 1000);
 			wq_redis_drop(f->fetch, "fetch watchdog: no answer");
@@ -771,7 +761,6 @@ watch_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	f->idle_seen = 0;
-	f->rescues++;
 	wq_log(WQ_LOG_WARNING, "fetch: watchdog: idle with room for %zu "
 	    "job(s) and nothing outstanding; fetching again", room);
 	wq_queue_cancel(&f->roomw);

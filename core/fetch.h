@@ -43,9 +43,9 @@ struct wq_fetcher;
 struct wq_fetcher_ops {
 	/* Takes a job that must not run (job->verdict is set). */
 	void	(*refuse)(void *ctx, struct wq_job *job);
-	/* Optional: how many more entries may be taken besides the local
-	   queue's room (0 pauses fetching until wq_fetcher_kick). */
-	size_t	(*budget)(void *ctx);
+	/* Optional: nonzero pauses fetching (the owner's outcomes wait for
+	   Redis); the owner calls wq_fetcher_kick when it clears. */
+	int	(*paused)(void *ctx);
 	void	*ctx;
 };
 

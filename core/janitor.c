@@ -27,14 +27,6 @@
 
 #define ADOPT_MAX	100
 
-/* A queue on which this daemon has renewed its lease at least once. */
-struct lease {
-	TAILQ_ENTRY(lease)	 link;
-	const struct wq_stream	*stream;
-	int64_t			 sent_us;	/* the last renewal confirmed
-						   was sent then */
-};
-
 struct wq_janitor {
 	struct wq_loop		*loop;
 	struct wq_redis		*cmd;
@@ -48,10 +40,8 @@ struct wq_janitor {
 	struct event		*tick;
 	unsigned		 waiting;
 	int			 running;
-	uint64_t		 passes;
 	uint64_t		 lapses;
 	unsigned		 failing;	/* error replies in a row */
-	TAILQ_HEAD(, lease)	 leases;
 };
 
 struct req {
@@ -94,22 +84,6 @@ req_end(struct req *q, struct redisReply *reply, const char *what)
 	return reply == NULL || err != NULL || !j->running ? -1 : 0;
 }
 
-/* The lease on s, or NULL the first time (it is then recorded). */
-static struct lease *
-lease_of(struct wq_janitor *j, const struct wq_stream *s)
-{
-	struct lease *l;
-
-	TAILQ_FOREACH(l, &j->leases, link)
-		if (l->stream == s)
-			return l;
-	if ((l = malloc(sizeof(*l))) != NULL) {
-		l->stream = s;
-		TAILQ_INSERT_TAIL(&j->leases, l, link);
-	}
-	return NULL;
-}
-
 static void
 lapsed(struct wq_janitor *j, const struct wq_stream *s, const char *how)
 {
@@ -128,39 +102,44 @@ lapsed(struct wq_janitor *j, const struct wq_stream *s, const char *how)
  * renewal confirmed for longer than the lease means it may have lapsed.
  */
 static void
+check_lapse(struct wq_janitor *j, const struct wq_stream *s,
+    const redisReply *reply)
+{
+	long long prev = reply->element[0]->integer;
+	long long now = reply->element[1]->integer;
+	long long gap = (wq_clock_mono_us() - s->beat_us) / 1000;
+	char how[80];
+
+	if (prev >= 0 && prev < now) {
+		snprintf(how, sizeof(how), "%lld ms ago", now - prev);
+		lapsed(j, s, how);
+	} else if (prev < 0) {
+		lapsed(j, s, "and a peer removed it");
+	} else if (gap > j->lease_ms) {
+		snprintf(how, sizeof(how), "or nearly: no renewal was "
+		    "confirmed for %lld ms", gap);
+		lapsed(j, s, how);
+	}
+}
+
+static void
 beat_reply(struct wq_redis *r, struct redisReply *reply, void *arg)
 {
 	struct req *q = arg;
-	struct wq_janitor *j = q->j;
-	struct lease *l;
-	long long prev, now, gap;
-	char how[80];
+	struct wq_stream *s = q->s;
+	int ok;
 
 	(void)r;
-	if (req_end(q, reply, "heartbeat") == 0 &&
+	ok = req_end(q, reply, "heartbeat") == 0 &&
 	    reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
 	    reply->element[0]->type == REDIS_REPLY_INTEGER &&
-	    reply->element[1]->type == REDIS_REPLY_INTEGER &&
-	    (l = lease_of(j, q->s)) != NULL) {
-		prev = reply->element[0]->integer;
-		now = reply->element[1]->integer;
-		gap = (wq_clock_mono_us() - l->sent_us) / 1000;
-		if (prev >= 0 && prev < now) {
-			snprintf(how, sizeof(how), "%lld ms ago", now - prev);
-			lapsed(j, q->s, how);
-		} else if (prev < 0) {
-			lapsed(j, q->s, "and a peer removed it");
-		} else if (gap > j->lease_ms) {
-			snprintf(how, sizeof(how), "or nearly: no renewal was "
-			    "confirmed for %lld ms", gap);
-			lapsed(j, q->s, how);
-		}
-	}
-	if (reply != NULL && wq_redis_error(reply) == NULL) {
-		TAILQ_FOREACH(l, &j->leases, link)
-			if (l->stream == q->s)
-				l->sent_us = q->sent_us;
-	}
+	    reply->element[1]->type == REDIS_REPLY_INTEGER;
+	/* The first renewal only starts the clock. */
+	if (ok && s->beat_us != 0)
+		check_lapse(q->j, s, reply);
+	if (reply != NULL && wq_redis_error(reply) == NULL &&
+	    (ok || s->beat_us != 0))
+		s->beat_us = q->sent_us;
 	free(q);
 }
 
@@ -245,7 +224,6 @@ pass(struct wq_janitor *j)
 
 	if (j->waiting > 0 || !wq_redis_ready(j->cmd))
 		return;
-	j->passes++;
 	TAILQ_FOREACH(s, j->streams, link)
 		if (s->active)
 			pass_stream(j, s);
@@ -278,7 +256,6 @@ wq_janitor_new(struct wq_loop *loop, struct wq_redis *cmd,
 	j->reply_ms = reply_ms;
 	j->group = strdup(group);
 	j->consumer = strdup(consumer);
-	TAILQ_INIT(&j->leases);
 	j->tick = event_new(wq_loop_base(loop), -1, EV_PERSIST, tick_cb, j);
 	if (j->group == NULL || j->consumer == NULL || j->tick == NULL) {
 		wq_janitor_free(j);
@@ -290,14 +267,8 @@ wq_janitor_new(struct wq_loop *loop, struct wq_redis *cmd,
 void
 wq_janitor_free(struct wq_janitor *j)
 {
-	struct lease *l;
-
 	if (j == NULL)
 		return;
-	while ((l = TAILQ_FIRST(&j->leases)) != NULL) {
-		TAILQ_REMOVE(&j->leases, l, link);
-		free(l);
-	}
 	if (j->tick != NULL)
 		event_free(j->tick);
 	free(j->group);
@@ -342,10 +313,8 @@ wq_janitor_set_period(struct wq_janitor *j, int64_t period_ms,
 	}
 }
 
-void
-wq_janitor_stats(const struct wq_janitor *j, uint64_t *passes,
-    uint64_t *lapses)
+uint64_t
+wq_janitor_lapses(const struct wq_janitor *j)
 {
-	*passes = j->passes;
-	*lapses = j->lapses;
+	return j->lapses;
 }

@@ -41,8 +41,7 @@ void	wq_janitor_start(struct wq_janitor *j);
 void	wq_janitor_leave(struct wq_janitor *j);
 void	wq_janitor_set_period(struct wq_janitor *j, int64_t period_ms,
 	    int64_t lease_ms);
-/* Passes run, and times this daemon found its own lease lapsed. */
-void	wq_janitor_stats(const struct wq_janitor *j, uint64_t *passes,
-	    uint64_t *lapses);
+/* Times this daemon found its own lease lapsed. */
+uint64_t	wq_janitor_lapses(const struct wq_janitor *j);
 
 #endif /* WQ_JANITOR_H */

@@ -69,7 +69,7 @@ static const char ack_lua[] =
 	"end\n"
 	"if min == nil then return n end\n"
 	"redis.call('XTRIM', key, 'MINID', min)\n"
-	"if idle > tonumber(" WQ_STR(LINGER_MS) ") then\n"
+	"if idle > " WQ_STR(LINGER_MS) " then\n"
 	"  local minms, minseq = split(min)\n"
 	"  for i = 2, #ARGV do\n"
 	"    local ms, seq = split(ARGV[i])\n"
@@ -246,13 +246,24 @@ wq_script_source(enum wq_script s)
 	return s < WQ_SCRIPT_COUNT ? sources[s] : NULL;
 }
 
+/* The first WQ_SCRIPT_ARGV0 words: EVAL, the source, the number of keys
+   (written into nk). */
+static void
+head(const char **v, enum wq_script s, char *nk, size_t nklen, int nkeys)
+{
+	snprintf(nk, nklen, "%d", nkeys);
+	v[0] = "EVAL";
+	v[1] = sources[s];
+	v[2] = nk;
+}
+
 int
 wq_script_eval(struct wq_redis *r, enum wq_script s, wq_redis_cb *cb,
     void *arg, int nkeys, int nargs, const char **argv, const size_t *lens)
 {
 	const char *small_v[64], **v = small_v;
 	size_t small_l[64], *l = small_l;
-	int n = 3 + nkeys + nargs, rc;
+	int n = WQ_SCRIPT_ARGV0 + nkeys + nargs, rc;
 	char nk[16];
 
 	if (n > 64) {
@@ -264,15 +275,13 @@ wq_script_eval(struct wq_redis *r, enum wq_script s, wq_redis_cb *cb,
 			return -1;
 		}
 	}
-	snprintf(nk, sizeof(nk), "%d", nkeys);
-	v[0] = "EVAL";
-	v[1] = sources[s];
-	v[2] = nk;
-	for (int i = 0; i < 3; i++)
+	head(v, s, nk, sizeof(nk), nkeys);
+	for (int i = 0; i < WQ_SCRIPT_ARGV0; i++)
 		l[i] = strlen(v[i]);
 	for (int i = 0; i < nkeys + nargs; i++) {
-		v[3 + i] = argv[i];
-		l[3 + i] = lens != NULL ? lens[i] : strlen(argv[i]);
+		v[WQ_SCRIPT_ARGV0 + i] = argv[i];
+		l[WQ_SCRIPT_ARGV0 + i] = lens != NULL ? lens[i] :
+		    strlen(argv[i]);
 	}
 	rc = wq_redis_command(r, cb, arg, 0, n, v, l);
 	if (v != small_v) {
@@ -288,9 +297,6 @@ wq_script_evalv(struct wq_redis *r, enum wq_script s, wq_redis_cb *cb,
 {
 	char nk[16];
 
-	snprintf(nk, sizeof(nk), "%d", nkeys);
-	v[0] = "EVAL";
-	v[1] = sources[s];
-	v[2] = nk;
+	head(v, s, nk, sizeof(nk), nkeys);
 	return wq_redis_command(r, cb, arg, 0, n, v, NULL);
 }

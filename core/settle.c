@@ -10,11 +10,11 @@
  * Batches and their buffers are kept on a spare list and reused.
  *
  * Outcomes not yet confirmed are counted (waiting); past the limit the
- * settler tells its owner, which stops fetching until Redis has caught up
- * to half the limit: a daemon never runs ahead of what Redis records.
+ * settler is full, which its owner reads (wq_settler_full) to stop
+ * fetching, and relief is called once Redis has caught up to half the
+ * limit: a daemon never runs ahead of what Redis records.
  *
- * A batch or job in flight
- * sits on the `sent` lists; a reply settles it, a NULL reply (connection
+ * A batch or job in flight sits on the `sent` lists; a reply settles it, a NULL reply (connection
  * lost: outcome unknown) or an error reply moves it to the `again` lists,
  * which are sent again when the connection is back, or after RETRY_MS for
  * errors (an OOM, a script refused).  Nothing leaves the stream's held set
@@ -112,7 +112,6 @@ maybe_flushed(struct wq_settler *s)
 	s->flushed = NULL;
 	fn(s->flushed_arg);
 }
-
 
 static void
 arm_retry(struct wq_settler *s)
@@ -603,10 +602,10 @@ void
 wq_settler_limit(struct wq_settler *s, unsigned limit, void (*relief)(void *),
     void *arg)
 {
-	s->limit = limit;
+	s->limit = limit > 0 ? limit + 2 * BATCH_MAX : 0;
 	s->relief = relief;
 	s->relief_arg = arg;
-	s->over = limit > 0 && s->waiting >= limit;
+	s->over = s->limit > 0 && s->waiting >= s->limit;
 }
 
 int

@@ -53,9 +53,10 @@ void	wq_settler_flush(struct wq_settler *s, void (*done)(void *),
 void	wq_settler_stats(const struct wq_settler *s,
 	    struct wq_settler_stats *st);
 /*
- * Backpressure from Redis: once `limit` outcomes wait for confirmation the
- * settler is full (its owner should stop fetching); once they are down to
- * half, relief(arg) is called.  0: no limit.
+ * Backpressure from Redis: once `limit` outcomes, plus two full batches
+ * (one in flight, one filling), wait for confirmation the settler is full
+ * (its owner should stop fetching); once they are down to half, relief(arg)
+ * is called.  0: no limit.
  */
 void	wq_settler_limit(struct wq_settler *s, unsigned limit,
 	    void (*relief)(void *), void *arg);

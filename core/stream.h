@@ -46,6 +46,9 @@ struct wq_stream {
 	int64_t			 noted;		/* earliest due noted since the
 						   last move was sent, or -1 */
 	int			 moving;	/* a move script is under way */
+	int64_t			 beat_us;	/* the last lease renewal confirmed
+						   was sent then (monotonic); 0:
+						   none yet */
 };
 
 TAILQ_HEAD(wq_stream_list, wq_stream);
