@@ -82,8 +82,8 @@ update(struct wqd *d)
 
 /*
  * While draining, tell systemd to wait until the stop's own end (the
- * shutdown_timeout, the flush grace and a margin, fixed when the stop
- * began), and not a moment longer: every message names the time left to
+ * shutdown_timeout, the cancel and flush graces and a margin, fixed when
+ * the stop began), and not a moment longer: every message names the time left to
  * that same end.  This only matters when shutdown_timeout was set above
  * TimeoutStopSec; systemd never shortens its own timeout.
  */

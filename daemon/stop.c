@@ -16,8 +16,9 @@
  * to do so: a handler that gives up and asks for a retry is handed back at
  * once (worker.c), one that finishes is recorded.  What still runs after
  * that is left pending in Redis, taken over by a peer or resumed by the
- * next start; the outcomes already known get FLUSH_GRACE_MS to reach
- * Redis.  systemd is asked to wait that long and no longer
+ * next start.  Then, however the stop got there, the outcomes already
+ * known get FLUSH_GRACE_MS to reach Redis (and the daemon to leave the
+ * live sets), answered or not.  systemd is asked to wait that long and no longer
  * (EXTEND_TIMEOUT_USEC=, status.c).  A second SIGTERM or SIGINT ends the
  * loop at once: everything not confirmed is still pending in Redis, so
  * nothing is lost.
@@ -68,15 +69,28 @@ flushed(void *arg)
 	wqd_observe_leave(d, reported, d);
 }
 
+/* The last stage: what is known goes to Redis, for FLUSH_GRACE_MS at
+   most, whether Redis answers or not. */
+static void
+flush(struct wqd *d)
+{
+	struct timeval grace = WQ_TV_MS(FLUSH_GRACE_MS);
+
+	d->stopping = 3;
+	evtimer_add(d->deadline_ev, &grace);
+	wq_broker_flush(d->broker, flushed, d);
+}
+
 static void
 stop_step(void *arg)
 {
 	struct wqd *d = arg;
 
-	if (--d->stop_waits > 0)
+	/* Once the flush has begun (past the cancel grace), a job that ends
+	   changes nothing: the flush's own deadline runs. */
+	if (--d->stop_waits > 0 || d->stopping == 3)
 		return;
-	evtimer_del(d->deadline_ev);
-	wq_broker_flush(d->broker, flushed, d);
+	flush(d);
 }
 
 static void
@@ -92,7 +106,6 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct wqd *d = arg;
 	struct wq_pool_stats ps;
 	struct timeval cancel = WQ_TV_MS(CANCEL_GRACE_MS);
-	struct timeval flush = WQ_TV_MS(FLUSH_GRACE_MS);
 
 	(void)fd;
 	(void)what;
@@ -109,9 +122,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		wq_log(WQ_LOG_WARNING, "workqd: %u job(s) still running; leaving "
 		    "them pending for another daemon or the next start",
 		    ps.busy);
-		d->stopping = 3;
-		evtimer_add(d->deadline_ev, &flush);
-		wq_broker_flush(d->broker, flushed, d);
+		flush(d);
 		break;
 	default:
 		wq_log(WQ_LOG_WARNING, "workqd: could not record every "

@@ -15,6 +15,10 @@
 #     pending (exit 0 all the same) and the next start runs it.
 #  3. A second SIGTERM exits at once; the running job stays pending and
 #     the unstarted ones are handed back: every pushed job is still there.
+#  4. Redis frozen during the stop, an outcome waiting for it, and a job
+#     that ignores the cancel and ends after the flush began: the flush's
+#     deadline still ends the daemon (it once restarted the flush without
+#     one and waited for Redis forever).
 . "$(dirname "$0")/../lib.sh"
 
 mkdir -p "$T/plugins"
@@ -172,4 +176,35 @@ held_is d 1 || fail "d holds $(held d), not the running job"
 held_is workqd:handback 3 || fail "handback holds $(held workqd:handback)"
 [ "$(xlen default)" -eq 4 ] || fail "$(xlen default) entries in the stream, not 4"
 say "second SIGTERM: exit 0 after $((t1 - t0)) ms; 1 pending + 3 handed back = 4 pushed"
+
+# 4. Redis frozen during the stop: the flush's deadline holds.
+rcli DEL workq:default > /dev/null	# what case 3 left
+conf "$T/e.yaml" e 2 500ms
+workqd_start "$T/e.yaml" "$T/e.log"
+E=$WQ_PID
+workqd_wait_ready "$T/e.log"
+push 1000
+push 3700
+two_started() { [ "$(grep -c 'started' "$T/e.log")" -eq 2 ]; }
+wait_until 10 two_started || fail "e: the jobs did not start"
+t0=$(now_ms)
+kill -TERM "$E"
+fetch_unblocked() {
+	rcli CLIENT LIST | grep 'name=workqd-fetch' | grep -qv 'flags=b'
+}
+wait_until 5 fetch_unblocked || fail "e: fetching did not stop"
+kill -STOP "$REDIS_PID"
+# 500 ms, the 2 s cancel grace (the 3.7 s job ends in it... or after),
+# the 2 s flush grace: out after about 4.5 s, Redis or not.
+e_gone() { ! kill -0 "$E" 2>/dev/null; }
+wait_until 10 e_gone || { kill -CONT "$REDIS_PID"; fail "e: still running 10 s after SIGTERM with Redis frozen"; }
+t1=$(now_ms)
+kill -CONT "$REDIS_PID"
+wait_exit "$E"
+[ "$STATUS" -eq 0 ] || fail "e: exit status $STATUS"
+logged "$T/e.log" 'could not record every outcome in time' ||
+    fail "e: the flush deadline was not logged"
+[ "$(grep -c 'stopped cleanly' "$T/e.log")" -le 1 ] ||
+    fail "e: the stop finished twice"
+say "Redis frozen during the stop: exit 0 after $((t1 - t0)) ms at the flush deadline"
 say "ok"
