@@ -288,19 +288,18 @@ auth_cb(struct wq_redis *r, struct redisReply *reply, void *arg)
 	}
 }
 
-/* Reads the password file; relative paths are credentials. */
-static int
-read_secret(const struct wq_redis *r, char *buf, size_t size)
+int
+wq_redis_read_password(const char *file, char *buf, size_t size)
 {
 	const char *dir = getenv("CREDENTIALS_DIRECTORY");
 	char path[4096];
 	ssize_t n;
 	int fd;
 
-	if (r->password_file[0] != '/' && dir != NULL)
-		snprintf(path, sizeof(path), "%s/%s", dir, r->password_file);
+	if (file[0] != '/' && dir != NULL)
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
 	else
-		snprintf(path, sizeof(path), "%s", r->password_file);
+		snprintf(path, sizeof(path), "%s", file);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
 	n = read(fd, buf, size - 1);
@@ -378,7 +377,8 @@ connect_now(struct wq_redis *r)
 	char why[200];
 
 	if (r->password_file != NULL &&
-	    read_secret(r, r->secret, sizeof(r->secret)) < 0) {
+	    wq_redis_read_password(r->password_file, r->secret,
+	    sizeof(r->secret)) < 0) {
 		snprintf(why, sizeof(why), "password file %s: %s",
 		    r->password_file, strerror(errno));
 		lost(r, why);

@@ -81,4 +81,12 @@ struct wq_redis_stats {
 
 void	wq_redis_stats(const struct wq_redis *r, struct wq_redis_stats *st);
 
+/*
+ * The password in file: its contents, without trailing CR or LF, NUL-
+ * terminated in buf (cut at size - 1 bytes).  A relative path is taken in
+ * $CREDENTIALS_DIRECTORY when that is set (systemd's LoadCredential=).
+ * 0, or -1 with errno.  Any thread (workqctl uses it too).
+ */
+int	wq_redis_read_password(const char *file, char *buf, size_t size);
+
 #endif /* WQ_REDIS_H */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "redis.h"
 #include "yaml.h"
 
 #define KEY_MAX		600
@@ -82,27 +83,6 @@ open_conn(struct ctl *c)
 }
 
 static void
-read_password(const char *file, char *buf, size_t len)
-{
-	const char *dir = getenv("CREDENTIALS_DIRECTORY");
-	char path[4096];
-	size_t n;
-	FILE *f;
-
-	if (file[0] != '/' && dir != NULL)
-		snprintf(path, sizeof(path), "%s/%s", dir, file);
-	else
-		snprintf(path, sizeof(path), "%s", file);
-	if ((f = fopen(path, "r")) == NULL)
-		ctl_fail(CTL_EXIT_CONFIG, "redis: password file %s: %s", path,
-		    strerror(errno));
-	n = fread(buf, 1, len - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-}
-
-static void
 auth(struct ctl *c)
 {
 	const struct wq_conf_redis *r = &c->conf->redis;
@@ -111,7 +91,10 @@ auth(struct ctl *c)
 
 	if (r->password_file == NULL)
 		return;
-	read_password(r->password_file, password, sizeof(password));
+	if (wq_redis_read_password(r->password_file, password,
+	    sizeof(password)) < 0)
+		ctl_fail(CTL_EXIT_CONFIG, "redis: password file %s: %s",
+		    r->password_file, strerror(errno));
 	if (r->user != NULL)
 		reply = ctl_cmd(c, "AUTH %s %s", r->user, password);
 	else
