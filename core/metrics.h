@@ -24,7 +24,6 @@
 #include "job.h"
 
 #define WQ_METRICS_MAX_SERIES	256
-#define WQ_METRICS_MAX_OUTPUT	(4 << 20)	/* bytes of one scrape */
 
 struct evbuffer;
 struct wq_metrics;

@@ -111,7 +111,6 @@ struct wq_report {
 	int64_t			 last_us;
 	int			 warned;
 	uint64_t		 reports;
-	uint64_t		 errors;
 };
 
 struct req {
@@ -221,7 +220,6 @@ req_end(struct req *q, redisReply *reply, const char *what)
 	    strncmp(err, "NOGROUP", 7) == 0)
 		return -1;
 	if (err != NULL) {
-		r->errors++;
 		if (!r->warned++)
 			wq_log(WQ_LOG_WARNING, "report: %s: %s", what, err);
 		return -1;
@@ -643,11 +641,4 @@ wq_report_leave(struct wq_report *r, void (*done)(void *), void *arg)
 	}
 	if (r->leave_waits == 0)
 		wq_loop_soon(r->loop, &r->left_call);
-}
-
-void
-wq_report_stats(const struct wq_report *r, struct wq_report_stats *st)
-{
-	st->reports = r->reports;
-	st->errors = r->errors;
 }

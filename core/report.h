@@ -70,11 +70,4 @@ int	wq_report_configure(struct wq_report *r, const struct wq_conf *conf);
  */
 void	wq_report_leave(struct wq_report *r, void (*done)(void *), void *arg);
 
-struct wq_report_stats {
-	uint64_t	reports;	/* registry updates confirmed */
-	uint64_t	errors;		/* error replies */
-};
-
-void	wq_report_stats(const struct wq_report *r, struct wq_report_stats *st);
-
 #endif /* WQ_REPORT_H */

@@ -22,16 +22,15 @@ struct command {
 	const char	*name;
 	int		(*run)(struct ctl *c);
 	int		 options;
-	int		 redis;		/* needs a connection */
 };
 
 static const struct command commands[] = {
-	{ "stats", ctl_stats, CTL_O_QUEUE, 1 },
-	{ "daemons", ctl_daemons, 0, 1 },
-	{ "push", ctl_push, CTL_O_FORCE, 1 },
+	{ "stats", ctl_stats, CTL_O_QUEUE },
+	{ "daemons", ctl_daemons, 0 },
+	{ "push", ctl_push, CTL_O_FORCE },
 	{ "dead", ctl_dead,
-	    CTL_O_QUEUE | CTL_O_OLDER | CTL_O_LIMIT | CTL_O_ALL, 1 },
-	{ "scheduled", ctl_scheduled, CTL_O_QUEUE | CTL_O_LIMIT, 1 },
+	    CTL_O_QUEUE | CTL_O_OLDER | CTL_O_LIMIT | CTL_O_ALL },
+	{ "scheduled", ctl_scheduled, CTL_O_QUEUE | CTL_O_LIMIT },
 	{ NULL }
 };
 
@@ -257,8 +256,7 @@ main(int argc, char **argv)
 		ctl_usage("unknown command '%s'", c.argv[0]);
 	ctl_allow(&c, cmd->options, cmd->name);
 	load_config(&c, config, given);
-	if (cmd->redis)
-		ctl_connect(&c);
+	ctl_connect(&c);
 	rc = cmd->run(&c);
 	ctl_disconnect(&c);
 	wq_conf_free(c.conf);

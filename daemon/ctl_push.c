@@ -89,7 +89,6 @@ ctl_push(struct ctl *c)
 	argv[0] = "XADD";
 	argv[1] = ctl_stream_key(c, queue);
 	argv[2] = "*";
-	argv[3] = "payload";
 	for (size_t i = 0; i < n; i++) {
 		f[i].name = i == 0 ? "payload" : c->argv[1 + 2 * i];
 		f[i].val = c->argv[2 + 2 * i];
