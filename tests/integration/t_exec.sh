@@ -179,6 +179,9 @@ group_gone() {
 our_zombies() {
 	ps -o pid=,stat= --ppid "$WQ_PID" | awk '$2 ~ /^Z/ { print $1 }'
 }
+no_zombies() {
+	[ -z "$(our_zombies)" ]
+}
 
 # Timeouts: a command that dies on SIGTERM but leaves a grandchild that
 # ignores it; then one that ignores SIGTERM itself (SIGKILL after grace).
@@ -197,7 +200,7 @@ for mode in hang stubborn; do
 	    fail "$mode: the command did not get SIGTERM"
 	wait_until 10 group_gone "$pgid" ||
 	    fail "$mode: processes of group $pgid survived: $(live_in_group "$pgid")"
-	wait_until 5 test -z "$(our_zombies)" ||
+	wait_until 5 no_zombies ||
 	    fail "$mode: zombies left under workqd: $(our_zombies)"
 done
 say "timeouts: process groups gone, grandchildren too, no zombie"

@@ -14,10 +14,8 @@ awk '/^## Writing a plugin/ { on = 1; next }
     on && /^```c$/ { code = 1; next }
     code && /^```$/ { exit }
     code { print }' "$README" > "$T/append.c"
-if [ ! -s "$T/append.c" ]; then
-	say "SKIP: $README has no C example under '## Writing a plugin'"
-	exit 0
-fi
+[ -s "$T/append.c" ] ||
+    fail "$README has no C example under '## Writing a plugin'"
 
 # The installed layout of the SDK: the header and workqd.pc.
 STAGE=$T/stage

@@ -133,7 +133,8 @@ wait_until 30 restarted 2 "$pid" || fail "a wedged loop was not restarted"
 journalctl --no-pager -o cat -u $U | grep -q 'Watchdog timeout' ||
     fail "no watchdog timeout in the journal"
 logged "Failed with result 'watchdog'" || fail "the restart was not the watchdog's"
-wait_until 10 test "$(rcli XLEN '{workq:wedge}:dead')" -eq 1 ||
+wedge_dead() { [ "$(rcli XLEN '{workq:wedge}:dead')" -eq 1 ]; }
+wait_until 10 wedge_dead ||
     fail "the wedging job was not dead-lettered"
 rcli XRANGE '{workq:wedge}:dead' - + | grep -qx poison ||
     fail "the wedging job's dead.reason is not poison"
