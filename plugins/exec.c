@@ -31,8 +31,8 @@
  * threads block them all, and a child would inherit that), stdin, stdout
  * and stderr on pipes, and every other descriptor closed.  One poll loop
  * then feeds the payload to stdin, reads stdout and stderr, and watches
- * the job: when it is cancelled (a timeout, or workqd stopping) or its
- * deadline passes, the group gets SIGTERM, and SIGKILL `grace` later.  The
+ * the job: when it is cancelled (a timeout, or workqd stopping), the group
+ * gets SIGTERM, and SIGKILL `grace` later.  The
  * loop notices the child's exit with waitid(WNOWAIT), which leaves it a
  * zombie: while it is one, its pid, which is also the group's id, cannot be
  * reused, so the SIGKILL that then goes to the whole group (whatever the
@@ -127,7 +127,6 @@ struct child {
 	int			 truncated;
 	char			 errline[ERRLINE_MAX];
 	int			 epipe;		/* our write raised SIGPIPE */
-	int			 timed_out;	/* signalled for the deadline */
 	int			 cancelled;	/* signalled: job_cancelled */
 	int64_t			 kill_at;	/* SIGKILL due (monotonic ms);
 						   0: no SIGTERM yet, -1: sent */
@@ -141,15 +140,6 @@ mono_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -724,17 +714,14 @@ signal_group(struct child *ch, int sig)
 		    host->job_id(ch->job), (int)ch->pid, sig, strerror(errno));
 }
 
-/* Sends SIGTERM when the job is cancelled or late, SIGKILL after grace. */
+/* Sends SIGTERM once the job is cancelled (it timed out, or workqd is
+   stopping: workqd decides both and records the timeout itself), SIGKILL
+   after grace. */
 static void
 supervise(struct child *ch, int64_t now)
 {
-	int64_t deadline = host->job_deadline(ch->job);
-
 	if (ch->kill_at == 0) {
-		ch->timed_out = deadline > 0 && wall_ms() >= deadline;
-		ch->cancelled = !ch->timed_out &&
-		    host->job_cancelled(ch->job) != 0;
-		if (!ch->cancelled && !ch->timed_out)
+		if (!(ch->cancelled = host->job_cancelled(ch->job) != 0))
 			return;
 		signal_group(ch, SIGTERM);
 		ch->kill_at = now + ch->conf->grace_ms;
@@ -835,12 +822,9 @@ verdict(struct child *ch, int status)
 {
 	const char *sep = ch->errline[0] != '\0' ? ": " : "";
 
-	if (ch->timed_out) {
-		host->job_error(ch->job, "timed out, killed");
-		return WQ_FAIL;
-	}
 	if (ch->cancelled) {
-		/* workqd is stopping (or already gave up on the job). */
+		/* Timed out (workqd has recorded it and ignores this outcome)
+		   or workqd is stopping: hand it back. */
 		host->job_error(ch->job, "cancelled, killed");
 		return WQ_RETRY;
 	}
