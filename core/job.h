@@ -41,7 +41,8 @@ enum wq_verdict {
 	WQ_VERDICT_RETRY,	/* acknowledge, schedule attempt + 1 at due_ms */
 	WQ_VERDICT_DEFER,	/* not yet due (at/delay): schedule as it is */
 	WQ_VERDICT_DEAD,	/* dead-letter with reason and error */
-	WQ_VERDICT_HANDBACK,	/* never started: hand back to other daemons */
+	WQ_VERDICT_HANDBACK,	/* not started, or given up for a stop: hand
+				   back to other daemons, uncounted */
 	WQ_VERDICT_DROP		/* no longer ours (lease lost): forget it */
 };
 

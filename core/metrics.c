@@ -240,7 +240,7 @@ wq_metrics_job_ended(struct wq_metrics *m, const struct wq_job *job,
 	count_dead(q, job);
 	if (job->started_us == 0 || (s = series_get(m, q, job->plugin)) ==
 	    NULL)
-		return;		/* refused, handed back: never ran */
+		return;		/* refused or handed back before it ran */
 	if (job->verdict == WQ_VERDICT_ACK) {
 		s->done++;
 		q->totals.done++;

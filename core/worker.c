@@ -151,6 +151,17 @@ check_drained(struct wq_pool *pool)
 		wq_loop_soon(pool->loop, &pool->drain_call);
 }
 
+/* A handler that gave up because workqd is stopping (it saw the cancelled
+   flag and asked for a retry, with no delay of its own) is handed back at
+   once, without counting an attempt, even its last one: the stop is not
+   the job's failure.  Another daemon runs it. */
+static int
+gave_up_for_stop(const struct wq_pool *pool, const struct wq_job *job)
+{
+	return pool->draining && job->result == WQ_RETRY && !job->timed_out &&
+	    job->retry_in_ms < 0;
+}
+
 /* Ends the worker's job: verdict, log, settle, task_done. */
 static void
 finish(struct worker *w, int decided)
@@ -167,15 +178,12 @@ finish(struct worker *w, int decided)
 		wq_sem_release(job->sem);
 		w->sem_held = 0;
 	}
-	if (!decided)	/* only a retry needs the time */
+	if (!decided && gave_up_for_stop(pool, job)) {
+		job->verdict = WQ_VERDICT_HANDBACK;
+		job->reason = WQ_REASON_NONE;
+	} else if (!decided)	/* only a retry needs the time */
 		wq_job_verdict(job, job->result == WQ_DONE ? 0 :
 		    wq_clock_wall_ms(), rnd(pool));
-	/* A handler that gave up because workqd is stopping (it saw the
-	   cancelled flag and asked for a retry) is handed back at once,
-	   without counting an attempt, for another daemon to run. */
-	if (pool->draining && job->result == WQ_RETRY && !job->timed_out &&
-	    job->retry_in_ms < 0 && job->verdict == WQ_VERDICT_RETRY)
-		job->verdict = WQ_VERDICT_HANDBACK;
 	log_end(job, run_us);
 	if (pool->ops.ended != NULL)
 		pool->ops.ended(pool->ops.ctx, job, run_us);

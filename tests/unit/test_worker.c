@@ -875,21 +875,24 @@ test_drain_idle(void **state)
  * The daemon's stop: shut the queue down, tell running jobs, drain.  The
  * cancelled flag is only a hint: an async job is not cancelled and
  * finishes; a blocking job that sees the flag and gives up with WQ_FAIL is
- * retried as usual; one that asks for a retry is handed back at once.
+ * retried as usual; one that asks for a retry is handed back at once, even
+ * on its last attempt (the stop is not the job's failure).
  */
 static void
 test_shutdown_cancel_drain(void **state)
 {
 	struct fx *fx = *state;
-	int a, b, c, left;
+	int a, b, c, d, left;
 
-	begin(fx, 3, 8, 3);
+	begin(fx, 4, 8, 4);
 	a = push(fx, mkjob(fx, "b", "w_async_later", "300 done", NULL));
 	b = push(fx, mkjob(fx, "b", "w_block_sleep", "600000 done", NULL));
 	c = push(fx, mkjob(fx, "b", "w_block_sleep", "600000 retry", NULL));
+	d = push(fx, mkjob(fx, "b", "w_block_sleep", "600000 retry",
+	    "retries", "0", NULL));
 	left = push(fx, mkjob(fx, "b", "good_async", "x", NULL));
 	wq_pool_start(fx->pool);
-	STEP_UNTIL(fx, atomic_load(&started) == 3);
+	STEP_UNTIL(fx, atomic_load(&started) == 4);
 	wq_queue_shutdown(fx->local, 1, drop, NULL);
 	fx->rec[left].settled = 1;		/* dropped by the queue */
 	fx->nsettled++;
@@ -901,6 +904,7 @@ test_shutdown_cancel_drain(void **state)
 	expect(fx, a, WQ_VERDICT_ACK, WQ_REASON_NONE);
 	expect(fx, b, WQ_VERDICT_RETRY, WQ_REASON_NONE);
 	expect(fx, c, WQ_VERDICT_HANDBACK, WQ_REASON_NONE);
+	expect(fx, d, WQ_VERDICT_HANDBACK, WQ_REASON_NONE);
 	assert_int_equal(fx->rec[b].timed_out, 0);
 	assert_int_equal(fx->rec[b].result, WQ_FAIL);
 	assert_memory_equal(fx->rec[b].error, "cancelled after ", 16);
