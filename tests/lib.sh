@@ -20,10 +20,14 @@ TEST_PLUGIN_DIR=$O/tests/plugins
 T=$(mktemp -d "${TMPDIR:-/tmp}/workqd-test.XXXXXX")
 SOCK=$T/redis.sock
 PIDS=""
+PGROUPS=""
 NAME=$(basename "$0" .sh)
 
 cleanup() {
 	status=$?
+	for g in $PGROUPS; do
+		kill -9 "-$g" 2>/dev/null || true
+	done
 	for p in $PIDS; do
 		kill -9 "$p" 2>/dev/null || true
 	done
@@ -58,6 +62,12 @@ track() {
 	PIDS="$PIDS $1"
 }
 
+# track_group PGID: a whole process group (setsid, a command's own group),
+# so that what its leader forked goes too.
+track_group() {
+	PGROUPS="$PGROUPS $1"
+}
+
 # untrack PID: a process that has been waited for (its PID may be reused).
 untrack() {
 	PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
@@ -76,6 +86,16 @@ wait_until() {
 
 rcli() {
 	redis-cli -s "$SOCK" "$@"
+}
+
+# now_ms: this machine's wall clock in Unix ms.
+now_ms() {
+	date +%s%3N
+}
+
+# free_port: a loopback TCP port nobody listens on (at the moment).
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # notify_listen FILE: a stand-in for systemd's notify socket at
@@ -164,6 +184,7 @@ wait_exit() {
 	wait "$1"
 	STATUS=$?
 	set -e
+	untrack "$1"
 }
 
 # plugins NAME...: copies the named plugins (shipped or test ones) into

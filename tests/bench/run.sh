@@ -327,7 +327,8 @@ latency() {
 	"$WQLOAD" -s "$SOCK" -q floor floor $(( LAT_SECS + 1 )) > "$T/floor.out" &
 	fl=$!
 	track "$fl"
-	sleep 0.5
+	floor_ready() { rcli CLIENT LIST | grep 'cmd=xreadgroup' | grep -q 'flags=b'; }
+	wait_until 10 floor_ready || fail "the floor consumer did not start"
 	pf=$("$WQLOAD" -s "$SOCK" -r "$REDIS_PID" -x "$fl" -q floor rate "$rate" "$LAT_SECS")
 	wait "$fl" || fail "floor consumer failed"
 	untrack "$fl"

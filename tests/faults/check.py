@@ -41,16 +41,24 @@ def read_ids(paths):
     return out
 
 
+class Execs(list):
+    """Executions, and how many record lines were not one (torn)."""
+    torn = 0
+
+
 def read_execs(paths):
-    execs = []
+    execs = Execs()
     for p in paths:
         if not os.path.exists(p):
             continue
         with open(p) as f:
             for line in f:
                 w = line.split()
-                if len(w) != 4:
-                    continue        # a torn line cannot happen: say so
+                if len(w) != 4 or not all(x.isdigit() for x in w):
+                    # One write per line: a torn line cannot happen, and
+                    # one could hide an execution.  Counted, and a failure.
+                    execs.torn += 1
+                    continue
                 execs.append((int(w[0]), int(w[1]), int(w[2]), int(w[3])))
     return execs
 
@@ -90,6 +98,7 @@ def judge(a, execs, pushed, maybe, expect_dead, state):
         "_lost": sorted(lost)[:10], "_unexpected": sorted(unexpected)[:10],
         "_bad_dead": bad_dead[:10], "_missing_dead": sorted(missing_dead)[:10],
         "_ran_dead": sorted(ran_dead)[:10],
+        "_torn": getattr(execs, "torn", 0),
     }
 
 
@@ -100,6 +109,8 @@ def problems(a, r):
     if r["unexpected"]:
         out.append("%d unexpected (e.g. %s)" % (r["unexpected"],
                                                r["_unexpected"]))
+    if r["_torn"]:
+        out.append("%d malformed record lines" % r["_torn"])
     if r["pel"]:
         out.append("%d entries still pending" % r["pel"])
     if r["xlen"]:
@@ -194,6 +205,7 @@ def selftest(a):
         ("one loss", lines[:41] + lines[42:], 1),
         ("one unexpected", lines + ["999 1 5 6\n"], 1),
         ("one duplicate over bound 0", lines + [lines[7]], 1),
+        ("one torn record line", lines + ["8 1 1008\n"], 1),
     ]
     fails = 0
     for name, ls, want in cases:

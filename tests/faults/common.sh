@@ -30,10 +30,6 @@ fault_cleanup() {
 }
 trap fault_cleanup EXIT
 
-now_ms() {
-	date +%s%3N
-}
-
 # event fault|heal WHAT: a line for the checker's recovery times.
 event() {
 	echo "$(now_ms) $*" >> "$EVENTS"
@@ -140,15 +136,12 @@ exits() {
 	if [ -e "$T/$1.exits" ]; then wc -l < "$T/$1.exits"; else echo 0; fi
 }
 
-# redis_restart [redis-server options]: SHUTDOWN (AOF flushed), then the
-# same server again on the same socket and directory.
+# redis_down: SHUTDOWN (AOF flushed); redis_start brings the same server
+# back on the same socket and directory.
 redis_down() {
 	rcli SHUTDOWN >/dev/null 2>&1 || true
 	wait "$REDIS_PID" 2>/dev/null || true
-}
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	untrack "$REDIS_PID"
 }
 
 # consumer_pending NAME: entries pending for consumer NAME (0 if none).
@@ -175,6 +168,7 @@ two_daemons() {
 kill9() {
 	kill -9 "$1"
 	wait "$1" 2>/dev/null || true
+	untrack "$1"
 }
 
 # takeover WHAT COMMAND...: once a holds entries, runs COMMAND (the fault,
@@ -232,7 +226,7 @@ redis_behind_proxy() {
 	setsid socat TCP-LISTEN:"$PROXY",fork,reuseaddr,bind=127.0.0.1 \
 	    TCP:127.0.0.1:"$PORT" 2>"$T/socat.log" &
 	SOCAT=$!
-	track $SOCAT
+	track_group $SOCAT	# its forks for each connection too
 	proxy_up() { redis-cli -h 127.0.0.1 -p "$PROXY" PING; }
 	wait_until 10 proxy_up || fail "socat did not start"
 }

@@ -53,10 +53,9 @@ workqd_start "$T/w.yaml"
 # A wrong password: logged, retried, the daemon lives on.
 refused() { grep -q 'AUTH refused: WRONGPASS' "$T/workqd.log"; }
 wait_until 10 refused || fail "a wrong password was not logged"
-sleep 1
+refused_again() { [ "$(grep -c 'AUTH refused' "$T/workqd.log")" -ge 2 ]; }
+wait_until 10 refused_again || fail "workqd did not retry after a refused AUTH"
 kill -0 "$WQ_PID" || fail "workqd died on a wrong password"
-[ "$(grep -c 'AUTH refused' "$T/workqd.log")" -ge 2 ] ||
-    fail "workqd did not retry after a refused AUTH"
 say "wrong password: logged and retried"
 printf '%s\n' "$WQ_PASS" > "$T/creds/redis-password"
 connected() { grep -q 'redis fetch: connected' "$T/workqd.log" &&

@@ -36,8 +36,9 @@ wait_exit "$WQ_PID"
 # The eviction policy, changed under a running daemon: the next connect
 # finds it and the daemon stops with exit 78.
 workqd_start "$T/w.yaml" "$T/policy-run.log"
-wait_until 10 grep -q 'redis cmd: connected\|consumer ' "$T/policy-run.log"
-sleep 0.5
+# Running: its policy check passed and its read is blocked in Redis.
+fetching() { rcli CLIENT LIST | grep 'name=workqd-fetch' | grep -q 'flags=b'; }
+wait_until 10 fetching || fail "policy: workqd did not start fetching"
 rcli CONFIG SET maxmemory-policy allkeys-lru > /dev/null
 rcli CLIENT KILL TYPE normal > /dev/null
 wait_exit "$WQ_PID"
@@ -57,7 +58,7 @@ rcli CONFIG SET maxmemory-policy noeviction > /dev/null
 redis_stop
 
 # TCP.
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 redis_start --port "$PORT" --bind 127.0.0.1
 config "$T/tcp.yaml" -e 's|level: info|level: debug|' \
     -e "s|address: unix:$SOCK|address: 127.0.0.1:$PORT|"

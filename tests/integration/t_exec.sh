@@ -189,6 +189,7 @@ for mode in hang stubborn; do
 	push id "$mode" mode "$mode" timeout 1000 retries 0 payload x
 	wait_until 10 test -s "$T/$mode.gc" || fail "$mode: the grandchild did not start"
 	pgid=$(cat "$T/$mode.pgid")
+	track_group "$pgid"	# if the test fails before workqd kills it
 	gc=$(cat "$T/$mode.gc")
 	[ "$(ps -o pgid= -p "$gc" | tr -d ' ')" = "$pgid" ] ||
 	    fail "$mode: the grandchild is not in the command's process group"

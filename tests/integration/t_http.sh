@@ -22,7 +22,7 @@ track $!
 wait_until 10 test -s "$T/port" || fail "the test HTTP server did not start"
 PORT=$(cat "$T/port")
 HOLE=$(cat "$T/blackhole")
-CLOSED=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+CLOSED=$(free_port)
 
 # http_config FILE URL: the sample config with the http plugin added.
 http_config() {

@@ -41,6 +41,7 @@ last_high=$(awk '$5 == "high" { n = NR } END { print n }' "$REC")
     fail "strict: a low job (run $first_low) ran before the last high one (run $last_high)"
 kill -TERM "$WQ_PID"
 wait_exit "$WQ_PID"
+[ "$STATUS" -eq 0 ] || fail "workqd exited with $STATUS after SIGTERM"
 
 # Weighted 3:1 over a backlog in both: about three a-jobs per b-job
 # (both queues stay backlogged for the first 200 runs).
@@ -61,6 +62,7 @@ workqd_start "$T/weighted.yaml"
 wait_until 30 sh -c "[ \$(wc -l < $REC) -ge 200 ]" || fail "weighted: $(records "$REC") ran"
 kill -TERM "$WQ_PID"
 wait_exit "$WQ_PID"
+[ "$STATUS" -eq 0 ] || fail "workqd exited with $STATUS after SIGTERM"
 a=$(head -n 200 "$REC" | awk '$5 == "wa"' | wc -l)
 b=$(head -n 200 "$REC" | awk '$5 == "wb"' | wc -l)
 say "weighted 3:1 -> $a:$b in the first 200 runs"
@@ -93,5 +95,6 @@ say "queue with concurrency 2: at most $peak ran at once"
 grep -q '^free-0 1 [0-9]* done$' "$AREC" || fail "the free queue's default plugin did not run its jobs"
 kill -TERM "$WQ_PID"
 wait_exit "$WQ_PID"
+[ "$STATUS" -eq 0 ] || fail "workqd exited with $STATUS after SIGTERM"
 [ "$STATUS" -eq 0 ] || fail "exit status $STATUS"
 say "ok"

@@ -7,12 +7,18 @@
 . "$(dirname "$0")/../lib.sh"
 
 RUN=$T/run
-MAKELEVEL=1 WQ_RUN_DIR=$RUN sh "$TOP/daemon/run-demo.sh" > "$T/demo.log" 2>&1 &
+# Its own process group (workqd included); Redis daemonizes out of it and
+# is tracked by its pid file as soon as there is one.
+MAKELEVEL=1 WQ_RUN_DIR=$RUN setsid sh "$TOP/daemon/run-demo.sh" \
+    > "$T/demo.log" 2>&1 &
 DEMO=$!
 track $DEMO
+track_group $DEMO
+redis_pid() { test -s "$RUN/redis.pid"; }
+wait_until 20 redis_pid || fail "the private redis-server did not start"
+track "$(cat "$RUN/redis.pid")"
 started() { grep -q 'consumer ' "$T/demo.log"; }
 wait_until 20 started || fail "workqd did not start"
-track "$(cat "$RUN/redis.pid")"
 WQ=$(pgrep -f "daemon/workqd -c $RUN/workqd.yaml") || fail "no workqd running"
 track "$WQ"
 

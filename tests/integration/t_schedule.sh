@@ -22,10 +22,6 @@ redis_start
 workqd_start "$T/w.yaml"
 workqd_wait_ready
 
-now_ms() {
-	date +%s%3N
-}
-
 # 30 jobs due 300 to 1200 ms after their push, pushed in an order unlike
 # their due order; one more with `at` (fractional seconds).
 i=0

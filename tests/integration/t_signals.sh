@@ -60,10 +60,6 @@ logged() {
 push() {
 	rcli XADD workq:default '*' payload "$1" >/dev/null
 }
-now_ms() {
-	date +%s%3N
-}
-
 notify_listen "$T/notify.txt"
 
 redis_start

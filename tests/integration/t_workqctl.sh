@@ -40,7 +40,7 @@ err_has() {
 	grep -q -- "$1" "$T/err" || fail "stderr lacks /$1/: $(cat "$T/err")"
 }
 
-now_ms() {
+redis_ms() {
 	rcli TIME | { read -r s; read -r us; echo $((s * 1000 + us / 1000)); }
 }
 
@@ -126,7 +126,7 @@ expect 64 push default x --force y
 [ "$(rcli XLEN workq:mail)" = 1 ] || fail "push to mail"
 
 # --- stats: Redis's figures, the counters, the daemons' rates
-NOW=$(now_ms)
+NOW=$(redis_ms)
 rcli HSET '{workq:default}:stats' done 7 failed 2 retried 1 dead 3 expired 1 timed_out 1 > /dev/null
 rcli XADD '{workq:default}:dead' '*' payload d > /dev/null
 rcli ZADD '{workq:default}:scheduled' "$NOW" x > /dev/null
@@ -169,7 +169,7 @@ expect 64 daemons extra
 rcli DEL '{workq}:daemons' '{workq}:daemon:d1' '{workq}:daemon:d2' '{workq}:daemon:gone' > /dev/null
 
 # --- dead letters: list, show, retry, purge
-NOW=$(now_ms)
+NOW=$(redis_ms)
 rcli DEL '{workq:default}:dead' > /dev/null
 OLD=$(rcli XADD '{workq:default}:dead' $((NOW - 7200000))-0 payload old plugin sleep attempt 4 \
     dead.reason exhausted dead.error 'boom' dead.attempts 4 dead.deliveries 4 \
@@ -258,9 +258,11 @@ PIDS_R=""
 for i in 1 2 3 4; do
 	"$WORKQCTL" -c "$T/w.yaml" -q default dead retry --all > "$T/r$i.out" 2>&1 &
 	PIDS_R="$PIDS_R $!"
+	track $!
 done
 for p in $PIDS_R; do
-	wait "$p" || fail "a concurrent retry failed"
+	wait_exit "$p"
+	[ "$STATUS" -eq 0 ] || fail "a concurrent retry failed"
 done
 [ "$(rcli XLEN '{workq:default}:dead')" = 0 ] || fail "racing retries left dead letters"
 [ "$(rcli XLEN workq:default)" = $((LEN + 300)) ] ||
@@ -276,7 +278,7 @@ rcli DEL '{workq:mail}:dead' > /dev/null
 
 # --- scheduled list: members unpacked in Redis, soonest first
 rcli DEL '{workq:default}:scheduled' > /dev/null
-NOW=$(now_ms)
+NOW=$(redis_ms)
 rcli EVAL "redis.call('ZADD', KEYS[1], ARGV[1], cmsgpack.pack({'5-5', 'payload', 'later', 'plugin', 'sleep', 'attempt', '3', 'id', 'job-5'})) redis.call('ZADD', KEYS[1], ARGV[2], cmsgpack.pack({'6-6', 'payload', 'sooner'})) return 1" \
     1 '{workq:default}:scheduled' $((NOW + 300000)) $((NOW + 60000)) > /dev/null
 expect 0 scheduled list
