@@ -146,7 +146,7 @@ queue_defaults(struct wq_conf_queue *q)
 	q->retries = 25;
 	q->concurrency = 0;
 	q->weight = 1;
-	q->max_payload = 1048576;
+	q->max_payload = WQ_CONF_MAX_PAYLOAD;
 	q->max_deliveries = 5;
 	q->dead_max = 100000;
 	q->backoff.base_ms = 45000;
@@ -260,6 +260,12 @@ name_ok(const char *s, size_t max, const char *punct, int upper)
 		    strchr(punct, *s) != NULL))
 			return 0;
 	return 1;
+}
+
+int
+wq_conf_queue_name_valid(const char *name)
+{
+	return name_ok(name, 128, "_.:-", 1);
 }
 
 static int
@@ -541,7 +547,7 @@ queue_names(struct wq_conf *conf, struct wq_conf_queue *q,
 	if ((r = wq_node_str(map, "name", &q->name)) != 0)
 		return r < 0 ? -1 : wq_node_error(map, "missing key 'name'");
 	v = wq_node_get(map, "name");
-	if (!name_ok(q->name, 128, "_.:-", 1))
+	if (!wq_conf_queue_name_valid(q->name))
 		return wq_node_error(v, "name: '%s' is not a valid queue "
 		    "name (1 to 128 of a-z A-Z 0-9 _ . : -)", show(q->name, buf));
 	if (wq_conf_queue(conf, q->name) != NULL)

@@ -104,6 +104,12 @@ struct wq_conf	*wq_conf_load_buffer(const char *name, const char *buf,
 		    size_t len, char *err, size_t errlen);
 void		 wq_conf_free(struct wq_conf *conf);
 
+/* Nonzero if name can name a queue: 1 to 128 of a-z A-Z 0-9 _ . : - */
+int	wq_conf_queue_name_valid(const char *name);
+
+/* A queue's max_payload when the config does not say (bytes). */
+#define WQ_CONF_MAX_PAYLOAD	1048576
+
 /* The queue or plugin of that name, or NULL. */
 const struct wq_conf_queue	*wq_conf_queue(const struct wq_conf *conf,
 				    const char *name);

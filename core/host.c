@@ -82,14 +82,6 @@ conf_error(const struct wq_node *node, const char *fmt, ...)
 	return wq_node_error(node, "%s", msg);
 }
 
-static const struct wq_node *
-conf_node(const struct wq_node *map, const char *key)
-{
-	if (map == NULL || wq_node_type(map) != WQ_NODE_MAP)
-		return NULL;
-	return wq_node_get(map, key);
-}
-
 static const char *
 kind(const struct wq_node *n)
 {
@@ -385,7 +377,7 @@ static const struct wq_host table = {
 	.timer_add = timer_add,
 	.timer_cancel = timer_cancel,
 	.event_base = event_base,
-	.conf_node = conf_node,
+	.conf_node = wq_node_get,	/* NULL for a NULL map or not one */
 	.conf_strmap = conf_strmap,
 };
 

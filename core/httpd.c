@@ -310,8 +310,7 @@ wq_httpd_new(struct wq_loop *loop, const char *host, int port,
 	if ((h->http = evhttp_new(base)) == NULL ||
 	    (h->sweep_ev = evtimer_new(base, sweep_cb, h)) == NULL)
 		goto fail;
-	tv.tv_sec = h->lim.timeout_ms / 1000;
-	tv.tv_usec = (h->lim.timeout_ms % 1000) * 1000;
+	tv = (struct timeval)WQ_TV_MS(h->lim.timeout_ms);
 	evhttp_set_timeout_tv(h->http, &tv);
 	evhttp_set_max_headers_size(h->http, MAX_HEADERS);
 	evhttp_set_max_body_size(h->http, MAX_BODY);

@@ -85,8 +85,7 @@ arm(struct wq_sched *s)
 	delay = first - (wq_clock_wall_ms() + s->skew_ms);
 	if (delay < 0)
 		delay = 0;
-	tv.tv_sec = delay / 1000;
-	tv.tv_usec = (delay % 1000) * 1000;
+	tv = (struct timeval)WQ_TV_MS(delay);
 	evtimer_add(s->due_ev, &tv);
 }
 

@@ -51,7 +51,6 @@ struct worker {
 	struct wq_queue_waiter	 qw;
 	struct wq_sem_waiter	 sw;
 	struct event		*timer;
-	int64_t			 timeout_ms;
 	struct wq_job		*job;
 	struct wq_call		 kick;
 };
@@ -286,7 +285,7 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	job->timed_out = 1;
 	atomic_store(&job->cancelled, 1);
 	job->result = WQ_FAIL;
-	wq_job_fault(job, "timed out after %lld ms", (long long)w->timeout_ms);
+	wq_job_fault(job, "timed out after %lld ms", (long long)job->timeout_ms);
 	w->pool->timed_out++;
 	if (job_async(job))
 		cancel_async(job);	/* complete() will follow */
@@ -325,9 +324,8 @@ dispatch(struct worker *w)
 	enum wq_outcome out;
 
 	w->state = W_RUNNING;
-	job->timeout_ms = w->timeout_ms = job_timeout(job);
-	tv.tv_sec = w->timeout_ms / 1000;
-	tv.tv_usec = (w->timeout_ms % 1000) * 1000;
+	job->timeout_ms = job_timeout(job);
+	tv = (struct timeval)WQ_TV_MS(job->timeout_ms);
 	job->started_us = wq_clock_mono_us();
 	job->refs++;			/* the handler's reference */
 	w->pool->started++;

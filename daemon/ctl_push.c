@@ -13,7 +13,6 @@
 #include "ctl.h"
 #include "entry.h"
 
-#define DEFAULT_MAX_PAYLOAD	1048576
 
 static const char *
 where(const struct ctl *c)
@@ -98,7 +97,7 @@ ctl_push(struct ctl *c)
 		argv[4 + 2 * i] = f[i].val;
 	}
 	if (wq_entry_decode(&e, f, n, (uint64_t)ctl_now(c), q != NULL ?
-	    q->max_payload : DEFAULT_MAX_PAYLOAD, err, sizeof(err)) < 0)
+	    q->max_payload : WQ_CONF_MAX_PAYLOAD, err, sizeof(err)) < 0)
 		ctl_fail(CTL_EXIT_FAIL, "push: %s", err);
 	if (!c->force)
 		check_known(c, queue, q, &e);

@@ -247,15 +247,6 @@ ctl_daemon_key(const struct ctl *c, const char *consumer)
 	return k;
 }
 
-static int
-queue_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > 0 && n <= 128 && strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-") == n;
-}
-
 void
 ctl_queues(struct ctl *c, const char **given, size_t ngiven,
     struct ctl_queues *q)
@@ -264,7 +255,7 @@ ctl_queues(struct ctl *c, const char **given, size_t ngiven,
 
 	if (ngiven > 0) {
 		for (size_t i = 0; i < ngiven; i++)
-			if (!queue_name_ok(given[i]))
+			if (!wq_conf_queue_name_valid(given[i]))
 				ctl_usage("'%s' is not a valid queue name (1 "
 				    "to 128 of a-z A-Z 0-9 _ . : -)", given[i]);
 		q->names = given;

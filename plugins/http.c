@@ -550,6 +550,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	    conf->port, (long long)conf->timeout_ms);
 }
 
+static void	call_free(struct call *c);
+
 static void
 reap_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -560,9 +562,7 @@ reap_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while ((c = TAILQ_FIRST(&h->spent)) != NULL) {
 		TAILQ_REMOVE(&h->spent, c, link);
-		evhttp_connection_free(c->conn);
-		event_free(c->timer);
-		free(c);
+		call_free(c);
 	}
 }
 
