@@ -63,7 +63,6 @@ struct mqueue {
 	char			*name;
 	TAILQ_HEAD(, series)	 series;
 	uint64_t		 dead[REASONS];
-	struct wq_metrics_totals totals;
 	int			 pending_known;
 	uint64_t		 pending;
 	int64_t			 oldest_ms;
@@ -222,9 +221,6 @@ count_dead(struct mqueue *q, const struct wq_job *job)
 		return;
 	if ((unsigned)job->reason < REASONS)
 		q->dead[job->reason]++;
-	q->totals.dead++;
-	if (job->reason == WQ_REASON_EXPIRED)
-		q->totals.expired++;
 }
 
 void
@@ -241,21 +237,14 @@ wq_metrics_job_ended(struct wq_metrics *m, const struct wq_job *job,
 	if (job->started_us == 0 || (s = series_get(m, q, job->plugin)) ==
 	    NULL)
 		return;		/* refused or handed back before it ran */
-	if (job->verdict == WQ_VERDICT_ACK) {
+	if (job->verdict == WQ_VERDICT_ACK)
 		s->done++;
-		q->totals.done++;
-	} else {
+	else
 		s->failed++;
-		q->totals.failed++;
-	}
-	if (job->verdict == WQ_VERDICT_RETRY) {
+	if (job->verdict == WQ_VERDICT_RETRY)
 		s->retried++;
-		q->totals.retried++;
-	}
-	if (job->timed_out) {
+	if (job->timed_out)
 		s->timed_out++;
-		q->totals.timed_out++;
-	}
 	observe(&s->run, run_bounds, NBOUNDS(run_bounds), run_us);
 	start_ms = now_ms - run_us / 1000;
 	observe(&s->wait, wait_bounds, NBOUNDS(wait_bounds),
@@ -295,11 +284,21 @@ wq_metrics_totals(const struct wq_metrics *m, const char *queue,
     struct wq_metrics_totals *t)
 {
 	const struct mqueue *q = queue_find(m, queue);
+	const struct series *s;
 
-	if (q != NULL)
-		*t = q->totals;
-	else
-		memset(t, 0, sizeof(*t));
+	memset(t, 0, sizeof(*t));
+	if (q == NULL)
+		return;
+	/* Summed when asked (each heartbeat), not kept per job. */
+	TAILQ_FOREACH(s, &q->series, link) {
+		t->done += s->done;
+		t->failed += s->failed;
+		t->retried += s->retried;
+		t->timed_out += s->timed_out;
+	}
+	for (unsigned r = 0; r < REASONS; r++)
+		t->dead += q->dead[r];
+	t->expired = q->dead[WQ_REASON_EXPIRED];
 }
 
 /* Rendering. */
@@ -490,7 +489,8 @@ queue_families(struct out *o, const struct wq_metrics *m, int64_t now_ms)
 	TAILQ_FOREACH(q, &m->queues, link) {
 		add(o, "workqd_jobs_expired_total{");
 		label(o, "queue", q->name, 1);
-		putf(o, "} %llu\n", (unsigned long long)q->totals.expired);
+		putf(o, "} %llu\n",
+		    (unsigned long long)q->dead[WQ_REASON_EXPIRED]);
 	}
 	family(o, "workqd_pending_entries", "gauge", "Entries delivered to "
 	    "the group's daemons and not yet acknowledged (XPENDING), read "
