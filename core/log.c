@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,15 +58,15 @@ wq_log_parse_level(const char *name)
 	return -1;
 }
 
-/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no
-   overlong forms, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t
-utf8_len(const unsigned char *s)
+size_t
+wq_log_utf8_len(const unsigned char *s, size_t avail)
 {
 	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
 	unsigned lo = 0x80, hi = 0xbf;
 
-	if (s[0] < 0xc2 || s[0] > 0xf4)
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] < 0xc2 || s[0] > 0xf4 || n > avail)
 		return 0;
 	if (s[0] == 0xe0)
 		lo = 0xa0;
@@ -103,7 +104,7 @@ json_escape(char *buf, size_t len, size_t size, const char *s)
 			p++;
 		} else if (*p < 0x80)
 			buf[len++] = (char)*p++;
-		else if ((n = utf8_len(p)) > 0) {
+		else if ((n = wq_log_utf8_len(p, SIZE_MAX)) > 0) {
 			memcpy(buf + len, p, n);
 			len += n;
 			p += n;

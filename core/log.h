@@ -36,6 +36,11 @@ void	wq_log_set_format(enum wq_log_format format);
 int	wq_log_level(void);
 /* Parses "err", "warning", "notice", "info", "debug"; -1 if unknown. */
 int	wq_log_parse_level(const char *name);
+/* The length of the well-formed UTF-8 sequence at s, of at most avail
+   bytes (RFC 3629: no overlong forms, no surrogates, nothing above
+   U+10FFFF; ASCII is 1), or 0.  A NUL-terminated s may pass SIZE_MAX:
+   the NUL ends any sequence.  Any thread. */
+size_t	wq_log_utf8_len(const unsigned char *s, size_t avail);
 
 /* Any thread. */
 void	wq_log(int prio, const char *fmt, ...) WQ_PRINTF(2, 3);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "log.h"
 
 /* Before a key or a value: the comma, unless first or after a key. */
 static void
@@ -52,37 +53,6 @@ json_close(struct ctl_json *j, int brace)
 		j->depth--;
 }
 
-/* The length of the UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates, beyond U+10FFFF. */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 static void
 string(struct ctl_json *j, const char *str, size_t n)
 {
@@ -99,7 +69,7 @@ string(struct ctl_json *j, const char *str, size_t n)
 			fputs("\\t", j->f);
 		else if (s[i] < 0x20 || s[i] == 0x7f)
 			fprintf(j->f, "\\u%04x", s[i]);
-		else if ((len = utf8_len(s + i, n - i)) == 0)
+		else if ((len = wq_log_utf8_len(s + i, n - i)) == 0)
 			fputs("\\ufffd", j->f);
 		else {
 			fwrite(s + i, 1, len, j->f);
