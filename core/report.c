@@ -35,43 +35,11 @@
 #include "clock.h"
 #include "log.h"
 #include "report.h"
+#include "script.h"
 
 #define FIRST_MS	250
 
 enum kind { K_BEAT, K_STATS, K_PENDING, K_FINAL, K_LEAVE };
-
-static const char beat_lua[] =
-	"#!lua flags=allow-oom\n"
-	"-- KEYS[1] this daemon's hash, KEYS[2] the live-daemon set\n"
-	"-- ARGV[1] consumer, ARGV[2] expiry (ms), ARGV[3..] fields, values\n"
-	"-- Returns Redis's clock (Unix ms): the heartbeat written.\n"
-	"local t = redis.call('TIME')\n"
-	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-	"local ttl = tonumber(ARGV[2])\n"
-	"redis.call('DEL', KEYS[1])\n"
-	"redis.call('HSET', KEYS[1], 'heartbeat', now, unpack(ARGV, 3))\n"
-	"redis.call('PEXPIRE', KEYS[1], ttl)\n"
-	"redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])\n"
-	"redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)\n"
-	"if redis.call('PTTL', KEYS[2]) < ttl then\n"
-	"  redis.call('PEXPIRE', KEYS[2], ttl)\n"
-	"end\n"
-	"return now\n";
-
-static const char stats_lua[] =
-	"#!lua flags=allow-oom\n"
-	"-- KEYS[1] a queue's counters; ARGV: field, increment, ...\n"
-	"for i = 1, #ARGV, 2 do\n"
-	"  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])\n"
-	"end\n"
-	"return 1\n";
-
-static const char leave_lua[] =
-	"#!lua flags=allow-oom\n"
-	"-- KEYS[1] this daemon's hash, KEYS[2] the live-daemon set\n"
-	"-- ARGV[1] consumer\n"
-	"redis.call('DEL', KEYS[1])\n"
-	"return redis.call('ZREM', KEYS[2], ARGV[1])\n";
 
 struct rqueue {
 	char				*name;
@@ -317,10 +285,16 @@ reply_cb(struct wq_redis *conn, redisReply *reply, void *arg)
 	free(q);
 }
 
+#define PLAIN	(-1)	/* issue()'s script: a plain command */
+
+/* Sends a (a plain command, or the keys and args of script, whose first
+   nkeys are keys) and expects its reply as kind. */
 static int
-issue(struct wq_report *r, enum kind kind, size_t qi, struct args *a,
-    const struct wq_metrics_totals *sent)
+issue(struct wq_report *r, enum kind kind, size_t qi, int script, int nkeys,
+    struct args *a, const struct wq_metrics_totals *sent)
 {
+	int rc;
+
 	struct req *q;
 
 	if (a->err || (q = calloc(1, sizeof(*q))) == NULL)
@@ -331,8 +305,10 @@ issue(struct wq_report *r, enum kind kind, size_t qi, struct args *a,
 	q->kind = kind;
 	if (sent != NULL)
 		q->sent = *sent;
-	if (wq_redis_command(r->cmd, reply_cb, q, 0, a->n,
-	    (const char **)a->v, NULL) < 0) {
+	rc = script == PLAIN ? wq_redis_command(r->cmd, reply_cb, q, 0, a->n,
+	    (const char **)a->v, NULL) : wq_script_eval(r->cmd, script,
+	    reply_cb, q, nkeys, (int)a->n - nkeys, (const char **)a->v, NULL);
+	if (rc < 0) {
 		free(q);
 		return -1;
 	}
@@ -372,9 +348,6 @@ beat(struct wq_report *r)
 
 	if (r->pool != NULL)
 		wq_pool_stats(r->pool, &ps);
-	add(&a, "EVAL");
-	add(&a, "%s", beat_lua);
-	add(&a, "2");
 	add(&a, "%s", r->daemon_key);
 	add(&a, "%s", r->daemons_key);
 	add(&a, "%s", r->consumer);
@@ -410,7 +383,7 @@ beat(struct wq_report *r)
 	add(&a, "%llu", (unsigned long long)done);
 	add(&a, "rate");
 	add(&a, "%.2f", rate);
-	issue(r, K_BEAT, 0, &a, NULL);
+	issue(r, K_BEAT, 0, WQ_SCRIPT_REPORT_BEAT, 2, &a, NULL);
 	args_free(&a);
 }
 
@@ -433,16 +406,13 @@ stats(struct wq_report *r, size_t qi, enum kind kind)
 	if (d.done + d.failed + d.retried + d.dead + d.expired +
 	    d.timed_out == 0)
 		return 0;
-	add(&a, "EVAL");
-	add(&a, "%s", stats_lua);
-	add(&a, "1");
 	add(&a, "%s", q->stats_key);
 #define FIELD(f)	if (d.f > 0) { add(&a, #f); \
 			    add(&a, "%llu", (unsigned long long)d.f); }
 	FIELD(done) FIELD(failed) FIELD(retried) FIELD(dead) FIELD(expired)
 	FIELD(timed_out)
 #undef FIELD
-	if ((rc = issue(r, kind, qi, &a, &d)) == 0)
+	if ((rc = issue(r, kind, qi, WQ_SCRIPT_REPORT_STATS, 1, &a, &d)) == 0)
 		q->sent = t;
 	args_free(&a);
 	return rc == 0;
@@ -456,7 +426,7 @@ pending(struct wq_report *r, size_t qi)
 	add(&a, "XPENDING");
 	add(&a, "%s", r->queues[qi].stream);
 	add(&a, "%s", r->group);
-	issue(r, K_PENDING, qi, &a, NULL);
+	issue(r, K_PENDING, qi, PLAIN, 0, &a, NULL);
 	args_free(&a);
 }
 
@@ -629,13 +599,11 @@ wq_report_leave(struct wq_report *r, void (*done)(void *), void *arg)
 	if (wq_redis_ready(r->cmd)) {
 		for (size_t i = 0; i < r->nqueues; i++)
 			r->leave_waits += (unsigned)stats(r, i, K_FINAL);
-		add(&a, "EVAL");
-		add(&a, "%s", leave_lua);
-		add(&a, "2");
 		add(&a, "%s", r->daemon_key);
 		add(&a, "%s", r->daemons_key);
 		add(&a, "%s", r->consumer);
-		if (issue(r, K_LEAVE, 0, &a, NULL) == 0)
+		if (issue(r, K_LEAVE, 0, WQ_SCRIPT_REPORT_LEAVE, 2, &a,
+		    NULL) == 0)
 			r->leave_waits++;
 		args_free(&a);
 	}

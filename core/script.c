@@ -228,6 +228,40 @@ static const char claim_ids_lua[] =
 	"for i, e in ipairs(got) do cs[i] = counts[e[1]] end\n"
 	"return {got, cs}\n";
 
+/* The reporter's (report.c): the daemon registry and the queues' counters. */
+static const char report_beat_lua[] =
+	"#!lua flags=allow-oom\n"
+	"-- KEYS[1] this daemon's hash, KEYS[2] the live-daemon set\n"
+	"-- ARGV[1] consumer, ARGV[2] expiry (ms), ARGV[3..] fields, values\n"
+	"-- Returns Redis's clock (Unix ms): the heartbeat written.\n"
+	"local t = redis.call('TIME')\n"
+	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"local ttl = tonumber(ARGV[2])\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"redis.call('HSET', KEYS[1], 'heartbeat', now, unpack(ARGV, 3))\n"
+	"redis.call('PEXPIRE', KEYS[1], ttl)\n"
+	"redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])\n"
+	"redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)\n"
+	"if redis.call('PTTL', KEYS[2]) < ttl then\n"
+	"  redis.call('PEXPIRE', KEYS[2], ttl)\n"
+	"end\n"
+	"return now\n";
+
+static const char report_stats_lua[] =
+	"#!lua flags=allow-oom\n"
+	"-- KEYS[1] a queue's counters; ARGV: field, increment, ...\n"
+	"for i = 1, #ARGV, 2 do\n"
+	"  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+	"end\n"
+	"return 1\n";
+
+static const char report_leave_lua[] =
+	"#!lua flags=allow-oom\n"
+	"-- KEYS[1] this daemon's hash, KEYS[2] the live-daemon set\n"
+	"-- ARGV[1] consumer\n"
+	"redis.call('DEL', KEYS[1])\n"
+	"return redis.call('ZREM', KEYS[2], ARGV[1])\n";
+
 static const char *const sources[WQ_SCRIPT_COUNT] = {
 	[WQ_SCRIPT_ACK] = ack_lua,
 	[WQ_SCRIPT_DEAD] = dead_lua,
@@ -238,6 +272,9 @@ static const char *const sources[WQ_SCRIPT_COUNT] = {
 	[WQ_SCRIPT_REAP] = reap_lua,
 	[WQ_SCRIPT_CLAIM] = claim_lua,
 	[WQ_SCRIPT_CLAIM_IDS] = claim_ids_lua,
+	[WQ_SCRIPT_REPORT_BEAT] = report_beat_lua,
+	[WQ_SCRIPT_REPORT_STATS] = report_stats_lua,
+	[WQ_SCRIPT_REPORT_LEAVE] = report_leave_lua,
 };
 
 const char *

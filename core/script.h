@@ -34,6 +34,9 @@ enum wq_script {
 	WQ_SCRIPT_CLAIM,	/* take a dead consumer's (or our previous
 				   run's) entries, a suspect alone */
 	WQ_SCRIPT_CLAIM_IDS,	/* take back entries of our own by id */
+	WQ_SCRIPT_REPORT_BEAT,	/* this daemon's registry entry */
+	WQ_SCRIPT_REPORT_STATS,	/* add to a queue's counters */
+	WQ_SCRIPT_REPORT_LEAVE,	/* leave the registry */
 	WQ_SCRIPT_COUNT
 };
 
