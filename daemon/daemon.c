@@ -70,18 +70,15 @@ settle_cb(void *ctx, struct wq_job *job)
 static void
 consumer_name(struct wqd *d)
 {
-	char host[200];
-
-	if (d->conf->consumer != NULL) {
+	if (gethostname(d->host, sizeof(d->host)) < 0)
+		snprintf(d->host, sizeof(d->host), "localhost");
+	d->host[sizeof(d->host) - 1] = '\0';
+	if (d->conf->consumer != NULL)
 		snprintf(d->consumer, sizeof(d->consumer), "%s",
 		    d->conf->consumer);
-		return;
-	}
-	if (gethostname(host, sizeof(host)) < 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(d->consumer, sizeof(d->consumer), "%s:%s", host,
-	    d->opt->instance);
+	else
+		snprintf(d->consumer, sizeof(d->consumer), "%s:%s", d->host,
+		    d->opt->instance);
 }
 
 static int

@@ -163,14 +163,10 @@ static int
 report_start(struct wqd_observe *o)
 {
 	struct wqd *d = o->d;
-	char host[256];
 	struct wq_report_ident id = { .consumer = d->consumer,
-	    .version = WQ_VERSION, .host = host, .pid = (long)getpid(),
+	    .version = WQ_VERSION, .host = d->host, .pid = (long)getpid(),
 	    .started_ms = wq_clock_wall_ms() };
 
-	if (gethostname(host, sizeof(host)) < 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
 	if ((o->report = wq_report_new(d->loop, wq_broker_cmd(d->broker),
 	    d->conf, &id, o->metrics, d->pool)) == NULL)
 		return -1;

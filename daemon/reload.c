@@ -289,7 +289,6 @@ wqd_reload(struct wqd *d)
 	struct wq_registry *reg;
 	struct wq_conf *conf;
 	struct wqd_retired *r;
-	char status[256];
 
 	if (d->stopping) {
 		wq_log(WQ_LOG_NOTICE, "workqd: SIGHUP while stopping: ignored");
@@ -321,9 +320,7 @@ wqd_reload(struct wqd *d)
 	wq_log_set_level(conf->log_level);
 	wq_log_set_format(conf->log_format);
 ready:
-	wqd_status_text(d, status, sizeof(status));
-	memcpy(d->status_sent, status, sizeof(status));
-	wqd_notify("READY=1\nSTATUS=%s", status);
+	wqd_status_send(d, "READY=1");
 }
 
 void

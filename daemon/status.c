@@ -48,8 +48,8 @@ rate(const struct wqd *d)
 	    (double)(d->rate_us[newest] - d->rate_us[oldest]);
 }
 
-void
-wqd_status_text(const struct wqd *d, char *buf, size_t size)
+static void
+status_text(const struct wqd *d, char *buf, size_t size)
 {
 	struct wq_broker_stats bs;
 	struct wq_pool_stats ps;
@@ -67,17 +67,36 @@ wqd_status_text(const struct wqd *d, char *buf, size_t size)
 	    (unsigned long long)bs.acked, (unsigned long long)failed);
 }
 
+/* Sends text (and state before it), remembered as the last sent. */
+static void
+send_text(struct wqd *d, const char *state, const char *text)
+{
+	snprintf(d->status_sent, sizeof(d->status_sent), "%s", text);
+	if (state != NULL)
+		wqd_notify("%s\nSTATUS=%s", state, text);
+	else
+		wqd_notify("STATUS=%s", text);
+}
+
+void
+wqd_status_send(struct wqd *d, const char *state)
+{
+	char text[sizeof(d->status_sent)];
+
+	status_text(d, text, sizeof(text));
+	send_text(d, state, text);
+}
+
 /* Sends STATUS= if it changed since it was last sent. */
 static void
 update(struct wqd *d)
 {
 	char text[sizeof(d->status_sent)];
 
-	wqd_status_text(d, text, sizeof(text));
+	status_text(d, text, sizeof(text));
 	if (strcmp(text, d->status_sent) == 0)
 		return;
-	memcpy(d->status_sent, text, sizeof(text));
-	wqd_notify("STATUS=%s", text);
+	send_text(d, NULL, text);
 }
 
 /*

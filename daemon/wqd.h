@@ -40,6 +40,8 @@ struct wqd {
 	struct wq_pool		*pool;
 	struct wqd_observe	*observe;	/* observe.c */
 	char			 consumer[256];
+	char			 host[200];	/* gethostname(), or "localhost";
+						   room left for ":instance" */
 	struct event		*sig_term;
 	struct event		*sig_int;
 	struct event		*sig_hup;
@@ -67,9 +69,9 @@ void	wqd_finish(struct wqd *d);
 /* status.c: STATUS= and WATCHDOG=1 timers. */
 int	wqd_status_start(struct wqd *d);
 void	wqd_status_stop(struct wqd *d);
-/* status.c: the current STATUS= text (without "STATUS="); whoever sends
-   it copies it to status_sent, so that it is not sent again unchanged. */
-void	wqd_status_text(const struct wqd *d, char *buf, size_t size);
+/* status.c: sends `state` (a notify line such as "READY=1", or NULL) with
+   the current STATUS= text, which is then not sent again unchanged. */
+void	wqd_status_send(struct wqd *d, const char *state);
 
 /* reload.c: SIGHUP.  Applies the config file anew, or keeps the running
    one and logs why. */
