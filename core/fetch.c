@@ -673,6 +673,14 @@ paused(const struct wq_fetcher *f)
 	return f->ops.paused != NULL && f->ops.paused(f->ops.ctx);
 }
 
+/* Nonzero when no command may go out now, whatever the room. */
+static int
+held_up(struct wq_fetcher *f)
+{
+	return f->stopping || f->busy || !f->groups_ready ||
+	    !wq_redis_ready(f->fetch) || evtimer_pending(f->retry_ev, NULL);
+}
+
 static void
 next(struct wq_fetcher *f)
 {
@@ -681,9 +689,7 @@ next(struct wq_fetcher *f)
 	struct adopt *a;
 	int sent;
 
-	if (f->stopping || f->busy || !f->groups_ready ||
-	    !wq_redis_ready(f->fetch) || wq_queue_waiting(&f->roomw) ||
-	    evtimer_pending(f->retry_ev, NULL))
+	if (held_up(f) || wq_queue_waiting(&f->roomw))
 		return;
 	if ((room = wq_queue_room(f->local)) == 0) {
 		if (wq_queue_wait_room(f->local, &f->roomw, wake_cb, f) == 0)
@@ -742,10 +748,8 @@ watch_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (f->stopping || !wq_redis_ready(f->fetch) || f->busy ||
-	    !f->groups_ready || evtimer_pending(f->retry_ev, NULL) ||
-	    wq_queue_waiting(&f->idlew) || room == 0 || paused(f) ||
-	    !has_work(f)) {
+	if (held_up(f) || wq_queue_waiting(&f->idlew) || room == 0 ||
+	    paused(f) || !has_work(f)) {
 		f->idle_seen = 0;
 		if (f->busy && !f->stopping && wq_clock_mono_us() -
 		    f->busy_since_us > (int64_t)STUCK_MS * 1000) {
