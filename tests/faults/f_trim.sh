@@ -33,7 +33,10 @@ after=$(used)
 say "after $N jobs: used_memory $after bytes ($(( (after - base) / 1024 )) KiB over the baseline), stream length $(xlen default)"
 [ $((after - base)) -le 1048576 ] || fail "used_memory grew by $((after - base)) bytes"
 
-push --first $((N + 2)) --count 1 --payload ms=15000 > /dev/null
+# Long enough for N jobs to run behind it: 15 s for the default 100,000,
+# in proportion for more.
+LONG=$(( N > 100000 ? 15000 * (N / 100000) : 15000 ))
+push --first $((N + 2)) --count 1 --payload ms=$LONG > /dev/null
 long_runs() { [ "$(pending default)" = 1 ]; }
 wait_until 10 long_runs || fail "the long job did not start"
 t0=$(now_ms)
@@ -44,10 +47,10 @@ mem1=$(used)
 push --first $((N + 3 + N / 2)) --count $((N / 2)) > /dev/null
 wait_executed $((2 * N + 1)) 120
 held=$(( $(now_ms) - t0 ))
-[ "$held" -lt 15000 ] || fail "the test was too slow: the long job ended ($held ms)"
+[ "$held" -lt "$LONG" ] || fail "the test was too slow: the long job ended ($held ms)"
 len2=$(xlen default)
 mem2=$(used)
-say "behind a running 15 s job: after $((N / 2)) jobs used_memory $mem1 bytes, stream length $len1; after $N jobs $mem2 bytes, stream length $len2"
+say "behind a running $((LONG / 1000)) s job: after $((N / 2)) jobs used_memory $mem1 bytes, stream length $len1; after $N jobs $mem2 bytes, stream length $len2"
 [ "$len2" -le $((len1 + 100)) ] || fail "the stream grew from $len1 to $len2 entries behind the long job"
 [ $((mem2 - base)) -le 1048576 ] || fail "used_memory grew by $((mem2 - base)) bytes behind the long job"
 check --wait 60 --max-dups 0 || fail "jobs"
